@@ -1,0 +1,1 @@
+"""Vision Lab's core: data, models, prediction, CAM / Grad-CAM and activations (no Streamlit)."""

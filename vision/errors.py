@@ -1,0 +1,21 @@
+"""Typed errors whose messages are written for the person using the app."""
+
+
+class VisionLabError(Exception):
+    """Base class: the message is safe and helpful to show to a user as it is."""
+
+
+class InvalidImageError(VisionLabError):
+    """The uploaded or drawn image cannot be used (not an image, broken, too large, empty...)."""
+
+
+class DatasetMissingError(VisionLabError):
+    """A dataset is not on this machine and could not be downloaded."""
+
+
+class WeightsMissingError(VisionLabError):
+    """A model's trained weights file is missing or unreadable."""
+
+
+class UnknownModelError(VisionLabError):
+    """A model name that is not in the registry."""

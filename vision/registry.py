@@ -1,0 +1,117 @@
+"""The model registry: one entry per model, the single place pages and tools ask about models.
+
+Adding a model means adding one `ModelSpec` here (and, if it is trained, an architecture and a
+training recipe in `vision.train`), never editing pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+from vision import architectures
+from vision.data import DOODLE_CLASSES, FASHION_CLASSES, FLOWER_CLASSES, PROJECT_ROOT, imagenet_classes
+from vision.errors import UnknownModelError
+
+WEIGHTS_DIR = PROJECT_ROOT / "weights"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the app and the tools need to know about one model."""
+
+    name: str
+    title: str
+    description: str
+    dataset: str  # "fashion_mnist", "quickdraw", "flowers" or "imagenet"
+    input_shape: tuple[int, int, int]
+    preprocessing: str  # key of vision.preprocess.PREPROCESSORS
+    build: Callable[[], "object"]
+    cam_layer: str | None  # conv layer used for CAM / Grad-CAM; None: the model has no conv layer
+    supports_cam: bool = False  # global average pooling + one dense layer, so classic CAM applies
+    trained_here: bool = True  # False: pretrained weights loaded through keras.applications
+    label_source: Callable[[], tuple[str, ...]] | tuple[str, ...] = ()
+
+    @cached_property
+    def labels(self) -> tuple[str, ...]:
+        source = self.label_source
+        return tuple(source() if callable(source) else source)
+
+    @property
+    def weights_path(self) -> Path:
+        return WEIGHTS_DIR / f"{self.name}.keras"
+
+    @property
+    def metrics_path(self) -> Path:
+        return WEIGHTS_DIR / f"{self.name}.json"
+
+    @property
+    def eval_path(self) -> Path:
+        return WEIGHTS_DIR / f"{self.name}_eval.npz"
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.labels)
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            "fashion_mlp", "Fashion MLP", "Dense network 784-128-64-10: no convolutions, no heat map.",
+            "fashion_mnist", (28, 28, 1), "fashion", architectures.fashion_mlp, cam_layer=None,
+            label_source=FASHION_CLASSES),
+        ModelSpec(
+            "fashion_cnn", "Fashion CNN (CAM)",
+            "Four conv layers, global average pooling and one dense layer: the classic CAM model.",
+            "fashion_mnist", (28, 28, 1), "fashion", lambda: architectures.fashion_cnn(batch_norm=True),
+            cam_layer="conv4_relu", supports_cam=True, label_source=FASHION_CLASSES),
+        ModelSpec(
+            "fashion_deep", "Fashion deep CNN",
+            "Six conv layers with batch norm, dropout and augmentation.",
+            "fashion_mnist", (28, 28, 1), "fashion", architectures.fashion_deep,
+            cam_layer="block3_conv2_relu", label_source=FASHION_CLASSES),
+        ModelSpec(
+            "doodle_cnn", "Doodle CNN", "Six conv layers trained on 9 Quick, Draw! classes.",
+            "quickdraw", (28, 28, 1), "doodle", architectures.doodle_cnn,
+            cam_layer="block3_conv2_relu", supports_cam=True, label_source=DOODLE_CLASSES),
+        ModelSpec(
+            "flowers_mobilenet", "Flowers MobileNetV2 (transfer)",
+            "MobileNetV2 pretrained on ImageNet, new head, top blocks fine-tuned on flower photos.",
+            "flowers", (224, 224, 3), "photo", architectures.flowers_mobilenet,
+            cam_layer="out_relu", supports_cam=True, label_source=FLOWER_CLASSES),
+        ModelSpec(
+            "flowers_scratch", "Flowers CNN (from scratch)",
+            "A small CNN trained only on the flower photos: the baseline for transfer learning.",
+            "flowers", (224, 224, 3), "photo", architectures.flowers_scratch,
+            cam_layer="block4_conv_relu", supports_cam=True, label_source=FLOWER_CLASSES),
+        ModelSpec(
+            "imagenet_mobilenet", "ImageNet MobileNet",
+            "MobileNet pretrained on the 1000 ImageNet classes, used as it is.",
+            "imagenet", (224, 224, 3), "photo", architectures.imagenet_mobilenet,
+            cam_layer="conv_pw_13_relu", trained_here=False, label_source=imagenet_classes),
+    )
+}
+
+DATASET_TITLES = {
+    "fashion_mnist": "Fashion-MNIST",
+    "quickdraw": "Quick, Draw!",
+    "flowers": "Flowers",
+    "imagenet": "ImageNet",
+}
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec of a registered model; raises UnknownModelError for other names."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise UnknownModelError(
+            f"There is no model called {name!r}. Known models: {', '.join(MODELS)}.") from None
+
+
+def models_for_dataset(dataset: str) -> list[ModelSpec]:
+    """The registered models trained on one dataset, in registry order."""
+    return [spec for spec in MODELS.values() if spec.dataset == dataset]

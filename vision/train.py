@@ -1,0 +1,313 @@
+"""Train, evaluate and save a registered model: `python -m vision.train MODEL` (or `all`).
+
+Writes `weights/MODEL.keras` (self-contained, raw 0-255 pixels in), `weights/MODEL.json` (history,
+test metrics, confusion matrix, per-class report, provenance) and `weights/MODEL_eval.npz` (test
+predictions and the embeddings of the mistakes). Seeds are fixed, so a run can be repeated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from vision import data as datasets
+from vision.evaluate import Evaluation, evaluate
+from vision.models import Predictor
+from vision.registry import MODELS, WEIGHTS_DIR, ModelSpec, get_spec
+
+SEED = 42
+FASHION_SAMPLES_PER_CLASS = 4
+# Where the transfer model's fine-tuning starts: everything below is frozen and its output cached.
+FINE_TUNE_FROM = "block_13_expand"
+AUGMENTED_VIEWS = 2  # augmented copies of each training photo, besides the clean one
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one model is trained."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    patience: int
+    weight_decay: float = 1e-4
+    fine_tune_epochs: int = 0
+    fine_tune_learning_rate: float = 1e-4
+
+
+RECIPES = {
+    "fashion_mlp": Recipe(epochs=60, batch_size=128, learning_rate=1e-3, patience=10),
+    "fashion_cnn": Recipe(epochs=40, batch_size=128, learning_rate=3e-3, patience=8),
+    "fashion_deep": Recipe(epochs=30, batch_size=128, learning_rate=3e-3, patience=6),
+    "doodle_cnn": Recipe(epochs=30, batch_size=128, learning_rate=3e-3, patience=6),
+    "flowers_scratch": Recipe(epochs=60, batch_size=32, learning_rate=2e-3, patience=12),
+    "flowers_mobilenet": Recipe(epochs=40, batch_size=32, learning_rate=1e-3, patience=8,
+                                fine_tune_epochs=6, fine_tune_learning_rate=1e-4),
+}
+TRAINABLE = tuple(RECIPES)
+
+
+# ---------------------------------------------------------------- data
+def load_training_data(spec: ModelSpec, limit: int | None = None) -> datasets.Dataset:
+    """The model's dataset, images shaped (N, H, W, C); `limit` keeps a small seeded slice of each
+    split (for quick tests of the training code)."""
+    if spec.dataset == "fashion_mnist":
+        data = datasets.load_fashion_mnist()
+    elif spec.dataset == "quickdraw":
+        data = datasets.load_doodles()
+    elif spec.dataset == "flowers":
+        return _load_flowers(limit)
+    else:
+        raise ValueError(f"{spec.name} is not trained here")
+    parts = [_slice(s, limit) for s in (data.train, data.val, data.test)]
+    parts = [datasets.Split(p.x[..., None], p.y) for p in parts]
+    return datasets.Dataset(data.name, data.classes, *parts)
+
+
+def _slice(split: datasets.Split, limit: int | None) -> datasets.Split:
+    if limit is None or limit >= len(split):
+        return split
+    keep = np.sort(np.random.default_rng(SEED).permutation(len(split))[:limit])
+    return datasets.Split(split.x[keep], split.y[keep])
+
+
+def _load_flowers(limit: int | None) -> datasets.Dataset:
+    splits = datasets.flower_file_splits()
+    parts = []
+    for key in ("train", "val", "test"):
+        split = splits[key]
+        keep = np.arange(len(split))
+        if limit is not None and limit < len(split):
+            keep = np.sort(np.random.default_rng(SEED).permutation(len(split))[:limit])
+        images = np.stack([datasets.load_flower_image(split.files[i]) for i in keep])
+        parts.append(datasets.Split(images, split.y[keep]))
+        print(f"  loaded {len(keep)} {key} photos", flush=True)
+    return datasets.Dataset("flowers", datasets.FLOWER_CLASSES, *parts)
+
+
+# ---------------------------------------------------------------- fitting
+def _compile(model: keras.Model, learning_rate: float, steps: int, weight_decay: float) -> None:
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, steps))
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=["accuracy"],
+    )
+
+
+def _early_stopping(patience: int) -> keras.callbacks.EarlyStopping:
+    return keras.callbacks.EarlyStopping(
+        monitor="val_accuracy", mode="max", patience=patience, restore_best_weights=True)
+
+
+def fit_arrays(model: keras.Model, data: datasets.Dataset, recipe: Recipe,
+               epochs: int, steps_per_epoch: int | None = None) -> dict[str, list[float]]:
+    """Train end to end on in-memory images; returns the per-epoch history."""
+    x = data.train.x.astype(np.float32)
+    steps = steps_per_epoch or int(np.ceil(len(x) / recipe.batch_size))
+    _compile(model, recipe.learning_rate, steps * epochs, recipe.weight_decay)
+    history = model.fit(
+        x, data.train.y, batch_size=recipe.batch_size, epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=(data.val.x.astype(np.float32), data.val.y),
+        callbacks=[_early_stopping(recipe.patience)], verbose=2, shuffle=True)
+    return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def _batched(fn, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
+    return np.concatenate([fn(tf.constant(x[i:i + batch_size], tf.float32)).numpy()
+                           for i in range(0, len(x), batch_size)])
+
+
+def fit_transfer(model: keras.Model, data: datasets.Dataset, recipe: Recipe,
+                 epochs: int, fine_tune_epochs: int) -> dict[str, list[float]]:
+    """Transfer learning on 2 CPU cores: the frozen lower backbone runs once per (augmented) photo
+    and its output is cached; the head is trained on cached pooled features, then the top blocks
+    are fine-tuned on the cached block inputs (batch-norm statistics stay frozen)."""
+    split_tensor = model.get_layer(FINE_TUNE_FROM).input
+    frozen = keras.Model(model.inputs, split_tensor)
+    top = keras.Model(split_tensor, model.output)
+    pooled = keras.Model(split_tensor, model.get_layer("gap").output)
+    head = keras.Model(model.get_layer("gap").output, model.output)
+    augmenters = [layer for layer in model.layers if layer.name.startswith("augment_")]
+
+    frozen_call = tf.function(lambda t: frozen(t, training=False))
+
+    @tf.function
+    def augmented_features(t):
+        for layer in augmenters:
+            t = layer(t, training=True)
+        return frozen(t, training=False)
+
+    start = time.time()
+    views = [_batched(frozen_call, data.train.x)]
+    for view in range(AUGMENTED_VIEWS):
+        views.append(_batched(augmented_features, data.train.x))
+        print(f"  cached augmented view {view + 1}/{AUGMENTED_VIEWS} "
+              f"({time.time() - start:.0f}s)", flush=True)
+    train_features = np.concatenate(views)
+    train_labels = np.tile(data.train.y, AUGMENTED_VIEWS + 1)
+    val_features = _batched(frozen_call, data.val.x)
+    print(f"  cached backbone features {train_features.shape} in {time.time() - start:.0f}s", flush=True)
+
+    pooled_call = tf.function(lambda t: pooled(t, training=False))
+    train_pooled = _batched(pooled_call, train_features, 256)
+    val_pooled = _batched(pooled_call, val_features, 256)
+
+    print("  phase 1: the new head on pooled features", flush=True)
+    steps = int(np.ceil(len(train_pooled) / recipe.batch_size))
+    _compile(head, recipe.learning_rate, steps * epochs, recipe.weight_decay)
+    phase1 = head.fit(train_pooled, train_labels, batch_size=recipe.batch_size, epochs=epochs,
+                      validation_data=(val_pooled, data.val.y),
+                      callbacks=[_early_stopping(recipe.patience)], verbose=2, shuffle=True)
+    history = {k: [float(v) for v in values] for k, values in phase1.history.items()}
+    if fine_tune_epochs:
+        print(f"  phase 2: fine-tuning from {FINE_TUNE_FROM} on cached block inputs", flush=True)
+        for layer in top.layers:
+            layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
+        _compile(top, recipe.fine_tune_learning_rate, steps * fine_tune_epochs, recipe.weight_decay)
+        phase2 = top.fit(train_features, train_labels, batch_size=recipe.batch_size,
+                         epochs=fine_tune_epochs, validation_data=(val_features, data.val.y),
+                         callbacks=[_early_stopping(max(2, recipe.patience // 2))],
+                         verbose=2, shuffle=True)
+        for key, values in phase2.history.items():
+            history[key] += [float(v) for v in values]
+        for layer in model.layers:
+            layer.trainable = True
+    history["fine_tune_starts_at_epoch"] = [len(phase1.history["loss"])]
+    return history
+
+
+# ---------------------------------------------------------------- writing
+def _versions() -> dict[str, str]:
+    import sklearn
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__}
+
+
+def metrics_document(spec: ModelSpec, model: keras.Model, data: datasets.Dataset,
+                     history: dict[str, list[float]], result: Evaluation, seconds: float,
+                     command: str) -> dict:
+    """The facts the app shows about a trained model, as written to `MODEL.json`."""
+    return {
+        "model": spec.name,
+        "title": spec.title,
+        "dataset": spec.dataset,
+        "classes": list(spec.labels),
+        "split_sizes": data.sizes(),
+        "parameters": int(model.count_params()),
+        "history": history,
+        "epochs_run": len(history.get("loss", [])),
+        "best_epoch": int(np.argmax(history["val_accuracy"])) + 1 if history.get("val_accuracy") else None,
+        "test": {
+            "loss": result.loss,
+            "accuracy": result.accuracy,
+            "confusion_matrix": result.confusion.tolist(),
+            "per_class": result.report.as_rows(spec.labels),
+        },
+        "training_seconds": round(seconds, 1),
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "versions": _versions(),
+        "seed": SEED,
+        "command": command,
+    }
+
+
+def test_image_references(spec: ModelSpec, data: datasets.Dataset, result: Evaluation) -> dict:
+    """How the pages find each test image again: Fashion-MNIST mistakes are shipped as pixels
+    (MIT-licensed); doodles and flowers only by row number or file name in their dataset."""
+    if spec.dataset == "fashion_mnist":
+        return {"misclassified_images": data.test.x[result.misclassified, ..., 0].astype(np.uint8)}
+    if spec.dataset == "quickdraw":
+        return {"test_rows": datasets.doodle_test_indices().astype(np.int32)}
+    return {"test_files": np.array(datasets.flower_file_splits()["test"].files)}
+
+
+def write_eval_file(path: Path, spec: ModelSpec, data: datasets.Dataset, result: Evaluation) -> None:
+    np.savez_compressed(
+        path,
+        y_true=result.y_true.astype(np.uint16),
+        y_pred=result.y_pred.astype(np.uint16),
+        top3_indices=result.top3_indices.astype(np.uint16),
+        top3_probabilities=result.top3_probabilities.astype(np.float16),
+        misclassified=result.misclassified.astype(np.int32),
+        embeddings=result.embeddings.astype(np.float16),
+        **test_image_references(spec, data, result),
+    )
+
+
+def write_fashion_samples(data: datasets.Dataset, out_dir: Path) -> None:
+    """A few Fashion-MNIST test images per class, shipped so the app needs no dataset."""
+    picks = np.concatenate([np.flatnonzero(data.test.y == c)[:FASHION_SAMPLES_PER_CLASS]
+                            for c in range(len(data.classes))])
+    np.savez_compressed(out_dir / "fashion_samples.npz", images=data.test.x[picks, ..., 0],
+                        labels=data.test.y[picks], test_indices=picks)
+
+
+# ---------------------------------------------------------------- entry point
+def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
+          fine_tune_epochs: int | None = None, limit: int | None = None,
+          steps_per_epoch: int | None = None) -> dict:
+    """Train one registered model, evaluate it on its test split and write its three files."""
+    spec = get_spec(name)
+    if name not in RECIPES:
+        raise SystemExit(f"{name} is pretrained and used as it is: there is nothing to train.")
+    recipe = RECIPES[name]
+    keras.utils.set_random_seed(SEED)
+    tf.config.experimental.enable_op_determinism()
+    print(f"[{name}] loading {spec.dataset}", flush=True)
+    data = load_training_data(spec, limit)
+    print(f"[{name}] split sizes {data.sizes()}", flush=True)
+    model = spec.build()
+    print(f"[{name}] {model.count_params():,} parameters", flush=True)
+    start = time.time()
+    epochs = recipe.epochs if epochs is None else epochs
+    if name == "flowers_mobilenet":
+        fine = recipe.fine_tune_epochs if fine_tune_epochs is None else fine_tune_epochs
+        history = fit_transfer(model, data, recipe, epochs, fine)
+    else:
+        history = fit_arrays(model, data, recipe, epochs, steps_per_epoch)
+    seconds = time.time() - start
+    print(f"[{name}] trained in {seconds:.0f}s; evaluating on {len(data.test)} test images", flush=True)
+    result = evaluate(Predictor(model, spec), data.test.x, data.test.y)
+    print(f"[{name}] test accuracy {result.accuracy:.4f}, loss {result.loss:.4f}", flush=True)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save(out_dir / f"{name}.keras")
+    command = "python -m vision.train " + " ".join(sys.argv[1:]) if sys.argv[0].endswith("train.py") \
+        else f"python -m vision.train {name}"
+    document = metrics_document(spec, model, data, history, result, seconds, command)
+    (out_dir / f"{name}.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
+    write_eval_file(out_dir / f"{name}_eval.npz", spec, data, result)
+    if spec.dataset == "fashion_mnist":
+        write_fashion_samples(data, out_dir)
+    print(f"[{name}] wrote {out_dir / name}.keras, .json and _eval.npz", flush=True)
+    return document
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m vision.train", description=__doc__.split("\n")[0])
+    parser.add_argument("model", choices=[*TRAINABLE, "all"], help="which model to train")
+    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="output folder")
+    parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    parser.add_argument("--fine-tune-epochs", type=int, help="override the fine-tuning epochs")
+    parser.add_argument("--limit", type=int, help="use at most this many images per split")
+    parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch (quick tests)")
+    args = parser.parse_args(argv)
+    for name in TRAINABLE if args.model == "all" else [args.model]:
+        train(name, args.out, args.epochs, args.fine_tune_epochs, args.limit, args.steps_per_epoch)
+
+
+if __name__ == "__main__":
+    main()
