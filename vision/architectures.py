@@ -36,7 +36,7 @@ def fashion_mlp(num_classes: int = 10) -> keras.Model:
     return keras.Model(inputs, _classifier(x, num_classes), name="fashion_mlp")
 
 
-def fashion_cnn(num_classes: int = 10, batch_norm: bool = False) -> keras.Model:
+def fashion_cnn(num_classes: int = 10, batch_norm: bool = True) -> keras.Model:
     """Four 3x3 conv layers (16/32/64/128), max-pooling after the first three, global average
     pooling and one dense layer: 98,442 parameters, the CAM model (`conv4` is its CAM layer)."""
     inputs = keras.Input((28, 28, 1), name="pixels")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from importlib import import_module
 from typing import Callable
 
-from vision import architectures
 from vision.data import DOODLE_CLASSES, FASHION_CLASSES, FLOWER_CLASSES, PROJECT_ROOT, imagenet_classes
 from vision.errors import UnknownModelError
 
@@ -28,7 +28,7 @@ class ModelSpec:
     dataset: str  # "fashion_mnist", "quickdraw", "flowers" or "imagenet"
     input_shape: tuple[int, int, int]
     preprocessing: str  # key of vision.preprocess.PREPROCESSORS
-    build: Callable[[], "object"]
+    architecture: str  # function in vision.architectures that builds the (untrained) model
     cam_layer: str | None  # conv layer used for CAM / Grad-CAM; None: the model has no conv layer
     supports_cam: bool = False  # global average pooling + one dense layer, so classic CAM applies
     trained_here: bool = True  # False: pretrained weights loaded through keras.applications
@@ -38,6 +38,12 @@ class ModelSpec:
     def labels(self) -> tuple[str, ...]:
         source = self.label_source
         return tuple(source() if callable(source) else source)
+
+    def build(self):
+        """A fresh model of this architecture (Keras is imported only when a model is built, so
+        reading the registry stays fast)."""
+        architectures = import_module("vision.architectures")
+        return getattr(architectures, self.architecture)()
 
     @property
     def weights_path(self) -> Path:
@@ -61,36 +67,36 @@ MODELS: dict[str, ModelSpec] = {
     for spec in (
         ModelSpec(
             "fashion_mlp", "Fashion MLP", "Dense network 784-128-64-10: no convolutions, no heat map.",
-            "fashion_mnist", (28, 28, 1), "fashion", architectures.fashion_mlp, cam_layer=None,
+            "fashion_mnist", (28, 28, 1), "fashion", "fashion_mlp", cam_layer=None,
             label_source=FASHION_CLASSES),
         ModelSpec(
             "fashion_cnn", "Fashion CNN (CAM)",
             "Four conv layers, global average pooling and one dense layer: the classic CAM model.",
-            "fashion_mnist", (28, 28, 1), "fashion", lambda: architectures.fashion_cnn(batch_norm=True),
+            "fashion_mnist", (28, 28, 1), "fashion", "fashion_cnn",
             cam_layer="conv4_relu", supports_cam=True, label_source=FASHION_CLASSES),
         ModelSpec(
             "fashion_deep", "Fashion deep CNN",
             "Six conv layers with batch norm, dropout and augmentation.",
-            "fashion_mnist", (28, 28, 1), "fashion", architectures.fashion_deep,
+            "fashion_mnist", (28, 28, 1), "fashion", "fashion_deep",
             cam_layer="block3_conv2_relu", label_source=FASHION_CLASSES),
         ModelSpec(
             "doodle_cnn", "Doodle CNN", "Six conv layers trained on 9 Quick, Draw! classes.",
-            "quickdraw", (28, 28, 1), "doodle", architectures.doodle_cnn,
+            "quickdraw", (28, 28, 1), "doodle", "doodle_cnn",
             cam_layer="block3_conv2_relu", supports_cam=True, label_source=DOODLE_CLASSES),
         ModelSpec(
             "flowers_mobilenet", "Flowers MobileNetV2 (transfer)",
             "MobileNetV2 pretrained on ImageNet, new head, top blocks fine-tuned on flower photos.",
-            "flowers", (224, 224, 3), "photo", architectures.flowers_mobilenet,
+            "flowers", (224, 224, 3), "photo", "flowers_mobilenet",
             cam_layer="out_relu", supports_cam=True, label_source=FLOWER_CLASSES),
         ModelSpec(
             "flowers_scratch", "Flowers CNN (from scratch)",
             "A small CNN trained only on the flower photos: the baseline for transfer learning.",
-            "flowers", (224, 224, 3), "photo", architectures.flowers_scratch,
+            "flowers", (224, 224, 3), "photo", "flowers_scratch",
             cam_layer="block4_conv_relu", supports_cam=True, label_source=FLOWER_CLASSES),
         ModelSpec(
             "imagenet_mobilenet", "ImageNet MobileNet",
             "MobileNet pretrained on the 1000 ImageNet classes, used as it is.",
-            "imagenet", (224, 224, 3), "photo", architectures.imagenet_mobilenet,
+            "imagenet", (224, 224, 3), "photo", "imagenet_mobilenet",
             cam_layer="conv_pw_13_relu", trained_here=False, label_source=imagenet_classes),
     )
 }

@@ -111,14 +111,13 @@ def _early_stopping(patience: int) -> keras.callbacks.EarlyStopping:
 
 
 def fit_arrays(model: keras.Model, data: datasets.Dataset, recipe: Recipe,
-               epochs: int, steps_per_epoch: int | None = None) -> dict[str, list[float]]:
+               epochs: int) -> dict[str, list[float]]:
     """Train end to end on in-memory images; returns the per-epoch history."""
     x = data.train.x.astype(np.float32)
-    steps = steps_per_epoch or int(np.ceil(len(x) / recipe.batch_size))
+    steps = int(np.ceil(len(x) / recipe.batch_size))
     _compile(model, recipe.learning_rate, steps * epochs, recipe.weight_decay)
     history = model.fit(
         x, data.train.y, batch_size=recipe.batch_size, epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
         validation_data=(data.val.x.astype(np.float32), data.val.y),
         callbacks=[_early_stopping(recipe.patience)], verbose=2, shuffle=True)
     return {k: [float(v) for v in values] for k, values in history.history.items()}
@@ -257,8 +256,7 @@ def write_fashion_samples(data: datasets.Dataset, out_dir: Path) -> None:
 
 # ---------------------------------------------------------------- entry point
 def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
-          fine_tune_epochs: int | None = None, limit: int | None = None,
-          steps_per_epoch: int | None = None) -> dict:
+          fine_tune_epochs: int | None = None, limit: int | None = None) -> dict:
     """Train one registered model, evaluate it on its test split and write its three files."""
     spec = get_spec(name)
     if name not in RECIPES:
@@ -277,7 +275,7 @@ def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
         fine = recipe.fine_tune_epochs if fine_tune_epochs is None else fine_tune_epochs
         history = fit_transfer(model, data, recipe, epochs, fine)
     else:
-        history = fit_arrays(model, data, recipe, epochs, steps_per_epoch)
+        history = fit_arrays(model, data, recipe, epochs)
     seconds = time.time() - start
     print(f"[{name}] trained in {seconds:.0f}s; evaluating on {len(data.test)} test images", flush=True)
     result = evaluate(Predictor(model, spec), data.test.x, data.test.y)
@@ -303,10 +301,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--fine-tune-epochs", type=int, help="override the fine-tuning epochs")
     parser.add_argument("--limit", type=int, help="use at most this many images per split")
-    parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch (quick tests)")
     args = parser.parse_args(argv)
     for name in TRAINABLE if args.model == "all" else [args.model]:
-        train(name, args.out, args.epochs, args.fine_tune_epochs, args.limit, args.steps_per_epoch)
+        train(name, args.out, args.epochs, args.fine_tune_epochs, args.limit)
 
 
 if __name__ == "__main__":

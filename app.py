@@ -1,0 +1,44 @@
+"""Vision Lab: see what a convolutional network sees. The router and the shared chrome."""
+
+import logging
+
+import streamlit as st
+
+from vision.errors import VisionLabError
+
+st.set_page_config(page_title="Vision Lab", page_icon=":material/visibility:", layout="wide")
+
+PAGES = {
+    "Explore": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/fashion.py", title="Fashion", icon=":material/checkroom:"),
+        st.Page("pages/doodle.py", title="Doodle", icon=":material/draw:"),
+        st.Page("pages/flowers.py", title="Flowers", icon=":material/local_florist:"),
+        st.Page("pages/any_photo.py", title="Any photo (ImageNet)", icon=":material/photo_camera:"),
+        st.Page("pages/layers.py", title="Layers", icon=":material/layers:"),
+    ],
+    "Study": [
+        st.Page("pages/model_report.py", title="Model report", icon=":material/monitoring:"),
+        st.Page("pages/mistakes.py", title="Mistakes map", icon=":material/scatter_plot:"),
+        st.Page("pages/compare.py", title="Compare models", icon=":material/compare:"),
+        st.Page("pages/playground.py", title="Playground", icon=":material/tune:"),
+        st.Page("pages/how_cnn_works.py", title="How a CNN works", icon=":material/school:"),
+    ],
+}
+
+page = st.navigation(PAGES)
+
+with st.sidebar:
+    st.caption(
+        "Vision Lab runs offline on your machine. Data: Fashion-MNIST (Zalando, MIT), "
+        "Quick, Draw! (Google, CC BY 4.0), flowers-recognition (Kaggle; Flickr photos, many CC BY 2.0), "
+        "ImageNet MobileNet weights (Google, Apache-2.0)."
+    )
+
+try:
+    page.run()
+except VisionLabError as err:
+    st.error(str(err))
+except Exception:  # the last safety net: a plain message on screen, the details in the server log
+    logging.getLogger("vision_lab").exception("page %s failed", page.title)
+    st.error("Something went wrong on this page. Try another image or reload the page.")

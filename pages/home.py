@@ -1,0 +1,47 @@
+"""Home: what Vision Lab is, and a card per model with its figures from training."""
+
+import streamlit as st
+
+from ui import loaders
+from vision.registry import DATASET_TITLES, MODELS
+
+PAGE_FOR_DATASET = {
+    "fashion_mnist": "pages/fashion.py",
+    "quickdraw": "pages/doodle.py",
+    "flowers": "pages/flowers.py",
+    "imagenet": "pages/any_photo.py",
+}
+
+st.title("Vision Lab")
+st.markdown(
+    "See what a convolutional network sees. Upload a clothing photo, a flower or any photo, or "
+    "draw a doodle, and watch the models guess: the prediction, the probability of every class, "
+    "the **heat map** of where the network looked (CAM / Grad-CAM), the small picture the model "
+    "actually receives, and the activations of every layer. Then study how each model was "
+    "trained and where it goes wrong."
+)
+
+columns = st.columns(3)
+for index, spec in enumerate(MODELS.values()):
+    with columns[index % 3].container(border=True):
+        st.subheader(spec.title)
+        st.caption(f"{DATASET_TITLES[spec.dataset]} · {spec.num_classes} classes")
+        st.write(spec.description)
+        facts = loaders.metrics(spec.name)
+        if facts:
+            left, right = st.columns(2)
+            left.metric("Test accuracy", f"{facts['test']['accuracy']:.1%}")
+            right.metric("Parameters", f"{facts['parameters']:,}")
+        elif spec.trained_here:
+            st.warning(f"Not trained yet: run `python -m vision.train {spec.name}`.")
+        else:
+            st.caption("Pretrained on ImageNet and used as it is (Keras reports 70.4% top-1).")
+        st.page_link(PAGE_FOR_DATASET[spec.dataset], label="Try it", icon=":material/arrow_forward:")
+
+st.divider()
+st.markdown(
+    "**Study the models:** the *Model report* shows training curves and a confusion matrix you can "
+    "click into, the *Mistakes map* clusters the errors, *Compare models* runs one input through "
+    "several models, the *Playground* perturbs an image live, and *How a CNN works* walks through "
+    "convolution, ReLU and pooling step by step."
+)

@@ -1,0 +1,87 @@
+"""Dataset loaders: sizes, stratified and repeatable splits, and helpful errors when data is missing."""
+
+import numpy as np
+import pytest
+
+from vision import data
+from vision.errors import DatasetMissingError
+
+
+@pytest.fixture(scope="module")
+def fashion():
+    return data.load_fashion_mnist()
+
+
+def test_fashion_mnist_sizes_and_classes(fashion):
+    assert fashion.sizes() == {"train": 55000, "val": 5000, "test": 10000}
+    assert fashion.train.x.shape[1:] == (28, 28) and fashion.train.x.dtype == np.uint8
+    assert len(fashion.classes) == 10 and fashion.classes[9] == "Ankle boot"
+    # stratified validation set: 500 of each class
+    assert np.bincount(fashion.val.y, minlength=10).tolist() == [500] * 10
+
+
+def test_fashion_mnist_env_folder_comes_first(tmp_path, monkeypatch):
+    for name in data.FASHION_FILES.values():
+        (tmp_path / name).symlink_to(data.FASHION_DEBIAN_DIR / name)
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(tmp_path))
+    assert data.fashion_mnist_dir() == tmp_path
+
+
+def test_missing_fashion_mnist_says_how_to_install(tmp_path, monkeypatch):
+    import keras
+
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(data, "FASHION_DEBIAN_DIR", tmp_path / "nowhere")
+
+    def offline():
+        raise OSError("no network")
+
+    monkeypatch.setattr(keras.datasets.fashion_mnist, "load_data", offline)
+    with pytest.raises(DatasetMissingError, match="apt-get install dataset-fashion-mnist"):
+        data.load_fashion_mnist_arrays()
+
+
+def test_doodle_split_is_stratified_and_repeatable():
+    first, second = data.load_doodles(), data.load_doodles()
+    assert first.sizes() == {"train": 14700, "val": 2100, "test": 4200}
+    assert np.array_equal(first.test.y, second.test.y) and np.array_equal(first.test.x, second.test.x)
+    counts = np.bincount(first.test.y, minlength=9)
+    assert counts.tolist() == [600] * 6 + [200] * 3
+    x_all, _ = data.load_doodle_arrays()
+    assert np.array_equal(x_all[data.doodle_test_indices()], first.test.x)
+
+
+def test_flower_split_is_70_10_20_disjoint_and_fixed():
+    splits = data.flower_file_splits()
+    sizes = {k: len(v) for k, v in splits.items()}
+    assert sum(sizes.values()) == 4307
+    assert abs(sizes["train"] / 4307 - 0.7) < 0.005 and abs(sizes["test"] / 4307 - 0.2) < 0.005
+    files = [set(s.files) for s in splits.values()]
+    assert not (files[0] & files[1] or files[0] & files[2] or files[1] & files[2])
+    assert splits["test"].files == data.flower_file_splits()["test"].files
+    for split in splits.values():  # every class keeps its share
+        share = np.bincount(split.y, minlength=5) / len(split)
+        assert np.allclose(share, [764 / 4307, 1052 / 4307, 780 / 4307, 731 / 4307, 980 / 4307], atol=0.01)
+    assert all(f.split("/")[0] == data.FLOWER_CLASSES[y] for f, y in zip(splits["val"].files, splits["val"].y))
+
+
+def test_missing_flowers_and_doodles_say_where_to_put_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("VISION_LAB_DATA", str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(DatasetMissingError, match="VISION_LAB_DATA"):
+        data.flower_file_splits()
+    monkeypatch.setattr(data, "_download_quickdraw", lambda: (_ for _ in ()).throw(OSError("offline")))
+    with pytest.raises(DatasetMissingError, match="quickdraw"):
+        data.load_doodle_arrays()
+
+
+def test_imagenet_classes_in_output_order():
+    names = data.imagenet_classes()
+    assert len(names) == 1000
+    assert names[0] == "tench" and names[985] == "daisy" and names[291] == "lion"
+
+
+def test_pretrained_weights_found_locally():
+    path = data.pretrained_weights_path("mobilenet_1_0_224_tf.h5")
+    assert path is not None and path.endswith("mobilenet_1_0_224_tf.h5")

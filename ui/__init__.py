@@ -1,0 +1,1 @@
+"""Streamlit-side helpers: cached loaders, Plotly figures and shared widgets (no TensorFlow here)."""

@@ -1,0 +1,58 @@
+"""Cached loaders. Models and explainers load once per process (`st.cache_resource`, shared by all
+sessions, never mutated); files read from `weights/` are cached as data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from vision import registry
+
+
+@st.cache_resource(show_spinner="Loading the model (once per server)...")
+def predictor(name: str):
+    """The registered model wrapped in a compiled, warmed-up prediction call."""
+    from vision.models import Predictor
+
+    return Predictor.load(name)
+
+
+@st.cache_resource(show_spinner="Preparing the heat map...")
+def explainer(name: str, layer: str | None = None, method: str = "auto"):
+    """CAM / Grad-CAM for a model, built once per (model, layer, method); None without conv layers."""
+    from vision import explain
+
+    model = predictor(name).model
+    spec = registry.get_spec(name)
+    if method == "auto" and layer is None:
+        return explain.explainer_for(model, spec)
+    cls = explain.CAM if method == "cam" else explain.GradCAM
+    return cls(model, layer or spec.cam_layer)
+
+
+@st.cache_resource(show_spinner="Preparing the layers...")
+def activation_extractor(name: str):
+    """Feature maps of every conv and pooling layer, built once per model."""
+    from vision.activations import ActivationExtractor
+
+    return ActivationExtractor(predictor(name).model)
+
+
+@st.cache_data(show_spinner=False)
+def metrics(name: str) -> dict[str, Any] | None:
+    """What training wrote to `weights/MODEL.json`, or None when the file is missing."""
+    from vision.models import load_metrics
+
+    return load_metrics(name)
+
+
+@st.cache_data(show_spinner=False)
+def fashion_samples() -> tuple[np.ndarray, np.ndarray] | None:
+    """The Fashion-MNIST test images shipped with the weights: (images, labels) or None."""
+    path = registry.WEIGHTS_DIR / "fashion_samples.npz"
+    if not path.is_file():
+        return None
+    with np.load(path) as data:
+        return data["images"], data["labels"]
