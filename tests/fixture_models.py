@@ -37,7 +37,7 @@ def dense_head_cnn(num_classes: int = 4, size: int = 24) -> keras.Model:
     inputs = keras.Input((size, size, 1), name="pixels")
     x = layers.Rescaling(1 / 255, name="normalise")(inputs)
     x = layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(x)
-    x = layers.AveragePooling2D(name="pool1")(x)
+    x = layers.AveragePooling2D(2, name="pool1")(x)
     x = layers.Conv2D(16, 3, padding="same", activation="relu", name="conv2")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dense(12, activation="relu", name="dense_hidden")(x)

@@ -20,7 +20,7 @@ def transfer():
 
 
 def direct_output(model, name, image):
-    sub_model = keras.Model(model.inputs, model.get_layer(name).output)
+    sub_model = keras.Model(model.input, model.get_layer(name).output)
     return np.asarray(sub_model(image[None], training=False)[0])
 
 

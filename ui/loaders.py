@@ -56,3 +56,21 @@ def fashion_samples() -> tuple[np.ndarray, np.ndarray] | None:
         return None
     with np.load(path) as data:
         return data["images"], data["labels"]
+
+
+# Per-image results, cached as data so that moving a slider (opacity, k, colour scale) reruns the
+# page without running the network again. Keyed by the model's name and the model-ready input.
+@st.cache_data(show_spinner="Looking at the image...", max_entries=64)
+def probabilities(name: str, model_input: np.ndarray) -> np.ndarray:
+    """Class probabilities of one model-ready image for a registered model."""
+    return predictor(name).probabilities(model_input)
+
+
+@st.cache_data(show_spinner="Computing the heat map...", max_entries=64)
+def explanation(name: str, model_input: np.ndarray, class_index: int, layer: str | None = None):
+    """The heat map of one model-ready image for one class: CAM / Grad-CAM on `layer`, or on the
+    model's default layer when None. None for a model without conv layers."""
+    explainer_ = explainer(name, layer)
+    if explainer_ is None:
+        return None
+    return explainer_.explain(model_input, int(class_index))

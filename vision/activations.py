@@ -105,7 +105,7 @@ class ActivationExtractor:
             outputs.append(output)
         self._kinds = [kinds.get(name, _kind_of(model.get_layer(name))) for name in self.layer_names]
         self.input_shape = tuple(model.input_shape[1:])
-        self._model = keras.Model(model.inputs, outputs)
+        self._model = keras.Model(_symbolic_input(model), outputs)
         signature = [tf.TensorSpec((1, *self.input_shape), tf.float32)]
         self._forward = tf.function(lambda x: self._model(x, training=False),
                                     input_signature=signature)
@@ -179,3 +179,10 @@ def tile_maps(maps01: np.ndarray, columns: int | None = None, pad: int = 1,
         top, left = row * (height + pad), col * (width + pad)
         grid[top:top + height, left:left + width] = maps01[..., index]
     return grid
+
+
+def _symbolic_input(model: keras.Model):
+    # `model.input` fails on Sequential models in Keras 3 and a one-element list warns on every
+    # call of a one-input model, so pass the tensor itself when there is one.
+    inputs = model.inputs
+    return inputs[0] if len(inputs) == 1 else inputs

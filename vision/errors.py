@@ -19,3 +19,7 @@ class WeightsMissingError(VisionLabError):
 
 class UnknownModelError(VisionLabError):
     """A model name that is not in the registry."""
+
+
+class EmptyCanvasError(InvalidImageError):
+    """The drawing canvas holds no drawing (nothing, or only a dot or a few stray pixels)."""

@@ -106,8 +106,8 @@ class Explainer:
             raise ValueError(f"Layer {self.layer_name!r} has no spatial (4-D) output to explain.")
         self.input_shape = tuple(model.input_shape[1:])
         # One model that returns both the feature maps and the logits: the gradient tape then sees
-        # the path between them. Flat models make deep backbone layers reachable from model.inputs.
-        self._feature_model = keras.Model(model.inputs, [layer.output, logits_tensor(model)])
+        # the path between them. Flat models make deep backbone layers reachable from the input.
+        self._feature_model = keras.Model(_symbolic_input(model), [layer.output, logits_tensor(model)])
         signature = [tf.TensorSpec((1, *self.input_shape), tf.float32),
                      tf.TensorSpec((), tf.int32)]
         self._forward = tf.function(self._features_and_gradients, input_signature=signature)
@@ -270,3 +270,10 @@ def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5
     colour = cv2.cvtColor(cv2.applyColorMap(heat, colormap), cv2.COLOR_BGR2RGB)  # OpenCV is BGR
     blend = (1.0 - opacity) * rgb.astype(np.float32) + opacity * colour.astype(np.float32)
     return np.clip(np.rint(blend), 0, 255).astype(np.uint8)
+
+
+def _symbolic_input(model: keras.Model):
+    # `model.input` fails on Sequential models in Keras 3 and a one-element list warns on every
+    # call of a one-input model, so pass the tensor itself when there is one.
+    inputs = model.inputs
+    return inputs[0] if len(inputs) == 1 else inputs

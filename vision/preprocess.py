@@ -1,9 +1,47 @@
-"""What the model sees: turn a decoded image into exactly the input a model expects."""
+"""What the model sees: turn a decoded image into exactly the input a model expects.
+
+Each preprocessor returns the model input and the steps from the user's picture to it, so that
+the app can show students how a photo becomes a 28x28 Fashion-MNIST item or a Quick, Draw!
+doodle. Everything here is pure numpy and OpenCV.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import cv2
 import numpy as np
+
+from vision.errors import EmptyCanvasError, InvalidImageError
+
+SIDE = 28                 # Fashion-MNIST and Quick, Draw! images are 28x28
+DISPLAY_SIDE = 512        # the longest side of the big pictures in `steps`
+# Quick, Draw! bitmaps (measured on the data): the drawing is centred on its bounding box; its
+# strokes span DOODLE_FIT px (26 with their anti-aliased fringe, leaving 1 px of margin) and are
+# STROKE_WIDTH px wide, as measured by `_redraw_strokes`. Both fitted on real drawings.
+DOODLE_FIT = 25.0
+STROKE_WIDTH = 1.5
+_WORK_SIDE = 208   # strokes are measured and redrawn at this resolution (about 8x the output)
+_WORK_LEVEL = 64   # ink level of a stroke there: low, so that thin strokes stay whole
+MIN_DRAWING_FRACTION = 0.05   # a drawing smaller than this part of the canvas is a stray dot
+MIN_CONTRAST = 25             # grey levels between a photo's background and its object
+
+
+@dataclass(frozen=True)
+class Step:
+    """One picture on the way from the user's image to the model input."""
+
+    name: str          # short title shown under the picture, e.g. "grayscale"
+    image: np.ndarray  # uint8, (H, W) or (H, W, 3), for display
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    """The model's input and how it was made."""
+
+    model_input: np.ndarray   # float32 (H, W, C), raw 0-255 pixels, exactly what the model takes
+    steps: tuple[Step, ...]   # from the original image to the model input, in order
 
 
 def photo_to_square(rgb: np.ndarray, size: int = 224) -> np.ndarray:
@@ -15,3 +53,223 @@ def photo_to_square(rgb: np.ndarray, size: int = 224) -> np.ndarray:
     resized = cv2.resize(rgb, (new_w, new_h), interpolation=interpolation)
     top, left = (new_h - size) // 2, (new_w - size) // 2
     return np.ascontiguousarray(resized[top:top + size, left:left + size])
+
+
+# ---------------------------------------------------------------- Fashion-MNIST
+def fashion_from_photo(rgb: np.ndarray) -> Preprocessed:
+    """A photo of one piece of clothing (RGB or grayscale uint8) as a Fashion-MNIST image.
+
+    Fashion-MNIST items are light on black and fill the frame: the photo is made grey, inverted
+    when its background is light, cropped to the object, and its longest side fitted to 28 px.
+
+    Raises:
+        InvalidImageError: no object stands out from the background.
+    """
+    image = _flatten_alpha(rgb)
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    border = _border(gray)
+    light_background = np.median(border) > 127
+    ink = 255 - gray if light_background else gray
+    # The background becomes black, as in Fashion-MNIST, whatever its shade in the photo.
+    background = float(np.percentile(_border(ink), 90))
+    ink = _stretch(ink, background)
+    top, bottom, left, right = _object_box(ink)
+    cropped = ink[top:bottom, left:right]
+    model_image = _fit_in_square(cropped, SIDE, SIDE)
+    return Preprocessed(_as_input(model_image), (
+        Step("original", _for_display(image)),
+        Step("grayscale", _for_display(gray)),
+        Step("inverted" if light_background else "background already dark", _for_display(ink)),
+        Step("cropped", _for_display(cropped)),
+        Step("28x28 input", model_image),
+    ))
+
+
+def _object_box(ink: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of what stands out from the black background."""
+    smooth = cv2.GaussianBlur(ink, (5, 5), 0)  # JPEG noise is not an object
+    otsu, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # Half of Otsu's level keeps an object's darker parts; the floor ignores a noisy background.
+    mask = smooth > max(MIN_CONTRAST, otsu / 2)
+    mask = _drop_specks(mask, min_area=mask.size * 1e-3)
+    if not mask.any():
+        raise InvalidImageError(
+            "We could not find an object in this photo. Photograph one piece of clothing on a "
+            "plain background, filling most of the picture.")
+    return _bounding_box(mask)
+
+
+# ---------------------------------------------------------------- Quick, Draw!
+def doodle_from_canvas(rgba: np.ndarray) -> Preprocessed:
+    """A drawing (canvas RGBA with a transparent background, or dark ink on white) as a doodle.
+
+    Quick, Draw! bitmaps are white ink on black, centred on the drawing's bounding box, and drawn
+    with one thin pen whatever the drawing's size. So the strokes are thinned to lines one pixel
+    wide and redrawn at the dataset's width before the drawing is fitted to 26 of the 28 pixels.
+
+    Raises:
+        EmptyCanvasError: there is no drawing, or only a dot or a few stray pixels.
+    """
+    canvas = np.asarray(rgba)
+    ink = _ink(canvas)
+    mask = _drop_specks(ink >= 128, min_area=max(4.0, ink.size * 1e-4))
+    if not mask.any():
+        raise EmptyCanvasError("The canvas is empty: draw something first.")
+    top, bottom, left, right = _bounding_box(mask)
+    if max(bottom - top, right - left) < MIN_DRAWING_FRACTION * max(ink.shape):
+        raise EmptyCanvasError("The canvas is empty: draw something first.")
+    cropped = _pad_to_square(np.where(mask, ink, 0).astype(np.uint8)[top:bottom, left:right])
+    model_image = _redraw_strokes(cropped)
+    return Preprocessed(_as_input(model_image), (
+        Step("canvas", _for_display(_flatten_alpha(canvas))),
+        Step("ink", _for_display(ink)),
+        Step("cropped", _for_display(cropped)),
+        Step("28x28 input", model_image),
+    ))
+
+
+def _ink(canvas: np.ndarray) -> np.ndarray:
+    """How much ink each pixel holds, 0-255: its distance from white, times its opacity."""
+    if canvas.ndim == 2:
+        ink = 255 - canvas.astype(np.float32)
+    else:
+        ink = 255 - canvas[..., :3].min(axis=2).astype(np.float32)  # coloured pens count too
+        if canvas.shape[2] == 4:
+            ink *= canvas[..., 3] / 255.0
+    if np.median(_border(ink)) > 127:
+        ink = 255 - ink  # light strokes on a dark canvas
+    return np.rint(ink).astype(np.uint8)
+
+
+def _redraw_strokes(square: np.ndarray) -> np.ndarray:
+    """Give the strokes the dataset's pen width, then fit the drawing in 28x28."""
+    shrink = square.shape[0] > _WORK_SIDE
+    work = cv2.resize(square, (_WORK_SIDE, _WORK_SIDE),
+                      interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    mask = np.pad(work >= _WORK_LEVEL, _WORK_SIDE // 8)  # the pad leaves room to grow
+    inside = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    outside = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    centre = mask & (inside >= cv2.dilate(inside, np.ones((3, 3), np.uint8)))
+    width = 2 * float(np.median(inside[centre]))
+    top, bottom, left, right = _bounding_box(mask)
+    extent = max(bottom - top, right - left)
+    # Move every edge out (or in) by `grow` pixels so that the strokes end up STROKE_WIDTH wide
+    # once the drawing spans DOODLE_FIT pixels: (width + 2 grow) / (extent + 2 grow).
+    grow = (STROKE_WIDTH * extent - DOODLE_FIT * width) / (2 * (DOODLE_FIT - STROKE_WIDTH))
+    signed = np.where(mask, 0.5 - inside, outside - 0.5)  # distance to the edge, < 0 inside
+    strokes = np.clip(0.5 + grow - signed, 0, 1)
+    # A stroke thinner than the others vanishes when edges move in: redraw its centre line.
+    to_centre = cv2.distanceTransform((~centre).astype(np.uint8), cv2.DIST_L2, 5)
+    strokes = np.maximum(strokes, np.clip(width / 2 + grow + 0.5 - to_centre, 0, 1))
+    strokes = strokes.astype(np.float32)
+    top, bottom, left, right = _bounding_box(strokes >= 0.5)
+    side = round(max(bottom - top, right - left) * SIDE / DOODLE_FIT)
+    centred = cv2.getRectSubPix(strokes, (side, side), ((left + right - 1) / 2, (top + bottom - 1) / 2))
+    small = cv2.resize(centred, (SIDE, SIDE), interpolation=cv2.INTER_AREA)
+    return np.rint(np.clip(small, 0, 1) * 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------- photos (MobileNetV2)
+def photo_for_mobilenet(rgb: np.ndarray, size: int = 224) -> Preprocessed:
+    """A photo as a (size, size, 3) input: shorter side resized to `size`, centre cropped."""
+    image = _flatten_alpha(rgb)
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    square = photo_to_square(image, size)
+    return Preprocessed(square.astype(np.float32), (
+        Step("original", _for_display(image)),
+        Step("resized and centre-cropped", square),
+    ))
+
+
+def dataset_image_input(image28: np.ndarray) -> Preprocessed:
+    """A sample taken from a dataset (28x28 uint8) is already what the model expects."""
+    image = np.asarray(image28, dtype=np.uint8)
+    return Preprocessed(_as_input(image), (Step(f"{image.shape[0]}x{image.shape[1]} input", image),))
+
+
+PREPROCESSORS: dict[str, Callable[[np.ndarray], Preprocessed]] = {
+    "fashion": fashion_from_photo,
+    "doodle": doodle_from_canvas,
+    "photo": photo_for_mobilenet,
+}
+
+
+def preprocess(kind: str, image: np.ndarray) -> Preprocessed:
+    """Run the preprocessing a model names by `kind`: "fashion", "doodle" or "photo"."""
+    if kind not in PREPROCESSORS:
+        raise ValueError(f"unknown preprocessing {kind!r}; expected one of {sorted(PREPROCESSORS)}")
+    return PREPROCESSORS[kind](image)
+
+
+# ---------------------------------------------------------------- small helpers
+def _flatten_alpha(image: np.ndarray) -> np.ndarray:
+    """RGBA laid on white as RGB; (H, W, 1) as (H, W); anything else unchanged."""
+    image = np.asarray(image, dtype=np.uint8)
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[..., 0]
+    if image.ndim == 3 and image.shape[2] == 4:
+        alpha = image[..., 3:].astype(np.float32) / 255.0
+        return np.rint(image[..., :3] * alpha + 255.0 * (1 - alpha)).astype(np.uint8)
+    return image
+
+
+def _border(image: np.ndarray) -> np.ndarray:
+    """The pixels of the outer frame, 2% of the size thick (at least one pixel)."""
+    t = max(1, round(0.02 * min(image.shape[:2])))
+    return np.concatenate([image[:t].ravel(), image[-t:].ravel(),
+                           image[:, :t].ravel(), image[:, -t:].ravel()])
+
+
+def _stretch(image: np.ndarray, black: float) -> np.ndarray:
+    """Map grey level `black` to 0 and keep 255 at 255."""
+    scaled = (image.astype(np.float32) - black) * (255.0 / max(255.0 - black, 1.0))
+    return np.rint(np.clip(scaled, 0, 255)).astype(np.uint8)
+
+
+def _drop_specks(mask: np.ndarray, min_area: float) -> np.ndarray:
+    """The mask without its connected pieces smaller than `min_area` pixels."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+    keep = stats[:, cv2.CC_STAT_AREA] >= min_area
+    keep[0] = False  # label 0 is the background
+    return keep[labels]
+
+
+def _bounding_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+
+
+def _pad_to_square(image: np.ndarray) -> np.ndarray:
+    """Centre the image on a black square as large as its longest side."""
+    height, width = image.shape[:2]
+    side = max(height, width)
+    top, left = (side - height) // 2, (side - width) // 2
+    return cv2.copyMakeBorder(image, top, side - height - top, left, side - width - left,
+                              cv2.BORDER_CONSTANT, value=0)
+
+
+def _fit_in_square(image: np.ndarray, fit: int, side: int) -> np.ndarray:
+    """Scale the longest side to `fit` pixels, keeping the shape, and centre on a black square."""
+    height, width = image.shape[:2]
+    scale = fit / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    out = np.zeros((side, side), np.uint8)
+    top, left = (side - size[1]) // 2, (side - size[0]) // 2
+    out[top:top + size[1], left:left + size[0]] = resized
+    return out
+
+
+def _for_display(image: np.ndarray) -> np.ndarray:
+    """Shrink a picture whose longest side is over DISPLAY_SIDE pixels."""
+    longest = max(image.shape[:2])
+    if longest <= DISPLAY_SIDE:
+        return np.ascontiguousarray(image)
+    scale = DISPLAY_SIDE / longest
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def _as_input(image28: np.ndarray) -> np.ndarray:
+    return image28.astype(np.float32)[..., np.newaxis]

@@ -43,14 +43,17 @@ class Recipe:
     weight_decay: float = 1e-4
     fine_tune_epochs: int = 0
     fine_tune_learning_rate: float = 1e-4
+    mixed_precision: bool = False  # bfloat16 compute: faster on CPUs with AVX512-BF16 / AMX
 
 
 RECIPES = {
     "fashion_mlp": Recipe(epochs=60, batch_size=128, learning_rate=1e-3, patience=10),
     "fashion_cnn": Recipe(epochs=40, batch_size=128, learning_rate=3e-3, patience=8),
-    "fashion_deep": Recipe(epochs=30, batch_size=128, learning_rate=3e-3, patience=6),
+    "fashion_deep": Recipe(epochs=20, batch_size=128, learning_rate=2e-3, patience=6,
+                           mixed_precision=True),
     "doodle_cnn": Recipe(epochs=30, batch_size=128, learning_rate=3e-3, patience=6),
-    "flowers_scratch": Recipe(epochs=60, batch_size=32, learning_rate=2e-3, patience=12),
+    "flowers_scratch": Recipe(epochs=50, batch_size=32, learning_rate=2e-3, patience=12,
+                              mixed_precision=True),
     "flowers_mobilenet": Recipe(epochs=40, batch_size=32, learning_rate=1e-3, patience=8,
                                 fine_tune_epochs=6, fine_tune_learning_rate=1e-4),
 }
@@ -267,15 +270,22 @@ def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
     print(f"[{name}] loading {spec.dataset}", flush=True)
     data = load_training_data(spec, limit)
     print(f"[{name}] split sizes {data.sizes()}", flush=True)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if recipe.mixed_precision else "float32")
     model = spec.build()
     print(f"[{name}] {model.count_params():,} parameters", flush=True)
     start = time.time()
     epochs = recipe.epochs if epochs is None else epochs
-    if name == "flowers_mobilenet":
-        fine = recipe.fine_tune_epochs if fine_tune_epochs is None else fine_tune_epochs
-        history = fit_transfer(model, data, recipe, epochs, fine)
-    else:
-        history = fit_arrays(model, data, recipe, epochs)
+    try:
+        if name == "flowers_mobilenet":
+            fine = recipe.fine_tune_epochs if fine_tune_epochs is None else fine_tune_epochs
+            history = fit_transfer(model, data, recipe, epochs, fine)
+        else:
+            history = fit_arrays(model, data, recipe, epochs)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    if recipe.mixed_precision:  # ship a plain float32 model: same weights, exact inference
+        trained, model = model, spec.build()
+        model.set_weights(trained.get_weights())
     seconds = time.time() - start
     print(f"[{name}] trained in {seconds:.0f}s; evaluating on {len(data.test)} test images", flush=True)
     result = evaluate(Predictor(model, spec), data.test.x, data.test.y)

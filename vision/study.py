@@ -1,0 +1,270 @@
+"""Small pure helpers behind the study pages (Model report, Mistakes map, Compare models,
+Playground, How a CNN works): reading a training history, ordering the cells of a confusion
+matrix, finding test images again, summarising groups of mistakes. No Streamlit, no TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from vision import data as datasets
+from vision.insight import EvalFile
+
+CURVE_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy")
+FINE_TUNE_KEY = "fine_tune_starts_at_epoch"
+# Validation loss must rise by this fraction of its minimum before we call it overfitting:
+# smaller wiggles are the noise of one epoch.
+OVERFIT_RISE = 0.02
+ACCURACY_GAP = 0.03  # train minus validation accuracy worth a remark
+
+
+# ---------------------------------------------------------------- training history
+def curves(history: Mapping[str, Sequence[float]]) -> dict[str, np.ndarray]:
+    """The per-epoch curves of a Keras history (loss, val_loss, accuracy, val_accuracy) that are
+    present, as float arrays; other keys (e.g. `fine_tune_starts_at_epoch`) are left out."""
+    return {key: np.asarray(history[key], dtype=np.float64) for key in CURVE_KEYS
+            if key in history and len(history[key]) > 0}
+
+
+def fine_tune_epoch(history: Mapping[str, Sequence[float] | float]) -> int | None:
+    """The first epoch (1-based) of fine-tuning in a transfer model's history, or None.
+
+    Training writes `fine_tune_starts_at_epoch: [n]` where n is the number of head-only epochs,
+    so fine-tuning starts at epoch n + 1.
+    """
+    value = history.get(FINE_TUNE_KEY)
+    if value is None:
+        return None
+    head_epochs = int(value[0] if isinstance(value, Sequence) else value)
+    return head_epochs + 1
+
+
+@dataclass(frozen=True)
+class Overfitting:
+    """What the loss curves say about overfitting. Epochs are 1-based."""
+
+    epochs: int
+    best_val_epoch: int | None  # epoch of the lowest validation loss
+    overfits: bool  # validation loss rose after its minimum while training loss kept falling
+    val_loss_rise: float  # last minus lowest validation loss
+    train_loss_drop: float  # training loss at the best epoch minus at the last epoch
+    accuracy_gap: float | None  # last training accuracy minus last validation accuracy
+    message: str
+
+
+def overfitting(history: Mapping[str, Sequence[float]]) -> Overfitting:
+    """Find where the training and validation curves part.
+
+    The turning point is the epoch of the lowest validation loss. The model overfits when, after
+    it, the validation loss rises by more than 2% of its minimum while the training loss keeps
+    falling: the network improves on the images it learns from and gets worse on new ones.
+    """
+    series = curves(history)
+    loss, val_loss = series.get("loss"), series.get("val_loss")
+    epochs = len(loss) if loss is not None else 0
+    gap = None
+    if "accuracy" in series and "val_accuracy" in series:
+        gap = float(series["accuracy"][-1] - series["val_accuracy"][-1])
+    if loss is None or val_loss is None or epochs == 0 or len(val_loss) != epochs:
+        return Overfitting(epochs, None, False, 0.0, 0.0, gap,
+                           "This history has no validation loss, so overfitting cannot be judged.")
+    best = int(np.argmin(val_loss))
+    rise = float(val_loss[-1] - val_loss[best])
+    drop = float(loss[best] - loss[-1])
+    overfits = best < epochs - 1 and rise > OVERFIT_RISE * float(val_loss[best]) and drop > 0
+    if overfits:
+        message = (
+            f"The curves part after epoch {best + 1}: the validation loss is lowest there "
+            f"({val_loss[best]:.3f}) and rises to {val_loss[-1]:.3f} by epoch {epochs}, while the "
+            f"training loss keeps falling ({loss[best]:.3f} to {loss[-1]:.3f}). From there the model "
+            "overfits: it keeps learning details of its training images that do not help on new ones.")
+    elif best >= epochs - 2:
+        message = (f"No sign of overfitting: the validation loss is still at its lowest near the "
+                   f"last epoch ({best + 1} of {epochs}).")
+    else:
+        message = (f"Hardly any overfitting: the validation loss is lowest at epoch {best + 1} "
+                   f"({val_loss[best]:.3f}) and stays close to it ({val_loss[-1]:.3f} at the end).")
+    if gap is not None and gap > ACCURACY_GAP:
+        message += (f" At the end, training accuracy is {gap:.1%} above validation accuracy.")
+    return Overfitting(epochs, best + 1, bool(overfits), rise, drop, gap, message)
+
+
+# ---------------------------------------------------------------- confusion matrix
+def cell_order(matrix: np.ndarray) -> list[tuple[int, int]]:
+    """Every (actual, predicted) cell of a confusion matrix, in the order a student wants them:
+    the mistakes, most frequent first; then the correct cells, by class; then the empty cells."""
+    matrix = np.asarray(matrix)
+    n = matrix.shape[0]
+    cells = [(a, p) for a in range(n) for p in range(n)]
+    mistakes = sorted((c for c in cells if c[0] != c[1] and matrix[c] > 0),
+                      key=lambda c: (-int(matrix[c]), c))
+    correct = [(a, a) for a in range(n) if matrix[a, a] > 0]
+    empty = [c for c in cells if matrix[c] == 0]
+    return mistakes + correct + empty
+
+
+# ---------------------------------------------------------------- test images
+class TestImages:
+    """Finds the pixels of a model's test images again, from what its eval file references.
+
+    Fashion-MNIST mistakes are shipped inside the eval file; the correctly classified Fashion
+    images come from the Fashion-MNIST test set when it is installed. Doodles and flower photos
+    are read from their datasets when these are on this machine. Nothing is downloaded.
+    """
+
+    __test__ = False  # not a pytest class, despite its name
+
+    def __init__(self, dataset: str, eval_file: EvalFile):
+        self.dataset = dataset
+        self.eval_file = eval_file
+
+    @cached_property
+    def _dataset_available(self) -> bool:
+        if self.dataset == "fashion_mnist":
+            return datasets.fashion_mnist_dir() is not None
+        if self.dataset == "quickdraw":
+            return datasets.quickdraw_dir() is not None and self.eval_file.test_rows is not None
+        if self.dataset == "flowers":
+            return datasets.flowers_dir() is not None and self.eval_file.test_files is not None
+        return False
+
+    @cached_property
+    def _arrays(self) -> np.ndarray | None:
+        """All images the eval file's references point into (Fashion test set or doodles)."""
+        if not self._dataset_available:
+            return None
+        if self.dataset == "fashion_mnist":
+            _, _, x_test, y_test = datasets.load_fashion_mnist_arrays()
+            # The eval file was written for this very test set; refuse a different one.
+            if len(y_test) != len(self.eval_file.y_true) or np.any(y_test != self.eval_file.y_true):
+                return None
+            return x_test
+        if self.dataset == "quickdraw":
+            return datasets.load_doodle_arrays()[0]
+        return None
+
+    def missing_message(self, need_dataset: bool = True) -> str | None:
+        """One line on how to get the images, or None when they are all here."""
+        if not need_dataset or self._dataset_available:
+            return None
+        if self.dataset == "fashion_mnist":
+            return ("The correctly classified Fashion-MNIST images are not shipped with the app: "
+                    "install Fashion-MNIST (`sudo apt-get install dataset-fashion-mnist`) to see them.")
+        if self.dataset == "quickdraw":
+            return ("The doodles are not on this machine: put the Quick, Draw! `<class>.npy` files in "
+                    f"`{datasets.shared_data_dir() / 'quickdraw'}` (or set VISION_LAB_DATA) to see them.")
+        if self.dataset == "flowers":
+            return ("The flower photos are not on this machine: put the flowers-recognition folders "
+                    f"in `{datasets.shared_data_dir() / 'flowers'}` (or set VISION_LAB_DATA) to see them.")
+        return "The images of this test set are not available."
+
+    def needs_dataset(self, test_indices: np.ndarray) -> bool:
+        """Whether showing these test images needs the dataset (they are not all shipped)."""
+        if self.dataset == "fashion_mnist" and self.eval_file.misclassified_images is not None:
+            return bool(np.any(self.eval_file.mistake_positions(test_indices) < 0))
+        return len(np.ravel(test_indices)) > 0
+
+    def images(self, test_indices: np.ndarray) -> list[np.ndarray | None]:
+        """The pixels of each test image (28x28 uint8, or 224x224x3 uint8 for flowers); None for
+        an image that is not available here."""
+        indices = np.asarray(test_indices, dtype=np.int64).ravel()
+        out: list[np.ndarray | None] = [None] * len(indices)
+        shipped = self.eval_file.misclassified_images
+        if self.dataset == "fashion_mnist" and shipped is not None:
+            for i, position in enumerate(self.eval_file.mistake_positions(indices)):
+                if position >= 0:
+                    out[i] = shipped[position]
+        missing = [i for i, image in enumerate(out) if image is None]
+        if not missing or not self._dataset_available:
+            return out
+        if self.dataset == "flowers":
+            for i in missing:
+                try:
+                    out[i] = datasets.load_flower_image(str(self.eval_file.test_files[indices[i]]))
+                except (OSError, ValueError):  # a photo removed or damaged since training
+                    out[i] = None
+            return out
+        arrays = self._arrays
+        if arrays is None:
+            return out
+        rows = indices if self.dataset == "fashion_mnist" else self.eval_file.test_rows[indices]
+        for i in missing:
+            out[i] = np.asarray(arrays[int(rows[i])], dtype=np.uint8)
+        return out
+
+
+# ---------------------------------------------------------------- groups of mistakes
+@dataclass(frozen=True)
+class Group:
+    """A group of mistakes (a cluster, or all those predicted as one class)."""
+
+    label: int  # cluster number (-1: DBSCAN noise) or predicted class
+    members: np.ndarray  # positions in the list of mistakes
+    top_pairs: tuple[tuple[int, int, int], ...]  # (actual, predicted, count), most frequent first
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    def purity(self) -> float:
+        """The share of the group's most frequent (actual, predicted) pair."""
+        return self.top_pairs[0][2] / self.size if self.size and self.top_pairs else 0.0
+
+
+def group_mistakes(group_labels: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
+                   top: int = 3) -> list[Group]:
+    """Mistakes grouped by `group_labels` (one per mistake), largest group first (DBSCAN noise,
+    label -1, last), each with its `top` most frequent (actual, predicted) pairs."""
+    group_labels = np.asarray(group_labels, dtype=np.int64)
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    groups = []
+    for label in np.unique(group_labels):
+        members = np.flatnonzero(group_labels == label)
+        pairs = Counter(zip(y_true[members].tolist(), y_pred[members].tolist()))
+        ranked = sorted(pairs.items(), key=lambda item: (-item[1], item[0]))[:top]
+        groups.append(Group(int(label), members, tuple((a, p, n) for (a, p), n in ranked)))
+    return sorted(groups, key=lambda g: (g.label < 0, -g.size, g.label))
+
+
+def describe_group(group: Group, class_names: Sequence[str]) -> str:
+    """One line saying what a group of mistakes is mostly made of."""
+    if not group.top_pairs:
+        return "empty"
+    parts = [f"{class_names[a]} → {class_names[p]} ({n})" for a, p, n in group.top_pairs]
+    return f"mostly {parts[0]}" + (f", then {', '.join(parts[1:])}" if len(parts) > 1 else "")
+
+
+# ---------------------------------------------------------------- comparing and displaying
+def disagreement(predictions: Mapping[str, str]) -> str | None:
+    """None when every model predicts the same class; otherwise the majority class (ties: the
+    first model's answer), so the dissenters can be highlighted."""
+    answers = list(predictions.values())
+    if len(set(answers)) <= 1:
+        return None
+    counts = Counter(answers)
+    best = max(counts.values())
+    return next(answer for answer in answers if counts[answer] == best)
+
+
+def truncate(values: np.ndarray | float, decimals: int = 2) -> np.ndarray:
+    """Cut numbers to `decimals` places, towards zero (7/9 = 0.777... shows as 0.77, not 0.78).
+
+    A tiny tolerance keeps values that are exact in decimal but not in binary (0.29 stored as
+    0.28999...) from losing their last digit.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    factor = 10.0 ** decimals
+    return np.trunc(x * factor + np.sign(x) * 1e-9) / factor + 0.0  # + 0.0: no "-0.00"
+
+
+def flip_pixel(image: np.ndarray, row: int, col: int) -> np.ndarray:
+    """A copy of a +1/-1 image with one pixel flipped (+1 becomes -1 and back)."""
+    out = np.array(image, dtype=np.float64, copy=True)
+    out[row, col] = -1.0 if out[row, col] > 0 else 1.0
+    return out
