@@ -65,7 +65,7 @@ BAD_FILES = {
     "empty": (b"", "empty"),
     "text": (b"hello, this is my homework", "not an image"),
     "html": (b"<!DOCTYPE html><html><body><img src='cat.png'></body></html>", "not an image"),
-    "pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "not an image"),
+    "pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\n", "not an image"),
     "random bytes": (np.random.default_rng(1).bytes(4096), "not an image"),
     "zip": (zip_file(), "not an image"),
     "svg": (SVG, "SVG"),

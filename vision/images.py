@@ -15,10 +15,12 @@ MIN_SIDE = 8
 MAX_ASPECT_RATIO = 50
 # Only plain raster formats: Pillow's other plugins (EPS runs Ghostscript, for one) are not
 # worth their risk for a classroom app. ("JPEG" also opens the MPO files of some phones.)
-FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
+# Pillow fails on a format it has no plugin for (AVIF in older builds), so keep those it has.
+Image.init()
+FORMATS = tuple(f for f in ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "AVIF") if f in Image.OPEN)
 # File signatures that tell "a broken image" apart from "not an image at all".
 _IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
-_HEIC_BRANDS = (b"ftypheic", b"ftypheix", b"ftyphevc", b"ftypheim", b"ftypheis", b"ftypmif1")
+_HEIC_BRANDS = (b"ftypheic", b"ftypheix", b"ftyphevc", b"ftypheim", b"ftypheis")
 
 NOT_AN_IMAGE = "This file is not an image we can read. Try a PNG, JPEG, WEBP, GIF or BMP photo."
 DAMAGED = ("This image file is damaged or incomplete, so we cannot read it. "

@@ -26,6 +26,7 @@ _WORK_SIDE = 208   # strokes are measured and redrawn at this resolution (about 
 _WORK_LEVEL = 64   # ink level of a stroke there: low, so that thin strokes stay whole
 MIN_DRAWING_FRACTION = 0.05   # a drawing smaller than this part of the canvas is a stray dot
 MIN_CONTRAST = 25             # grey levels between a photo's background and its object
+PHOTO_WORK_SIDE = 1024        # clothing photos are shrunk to this longest side first
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,9 @@ def fashion_from_photo(rgb: np.ndarray) -> Preprocessed:
     Raises:
         InvalidImageError: no object stands out from the background.
     """
-    image = _flatten_alpha(rgb)
+    image = _shrink(_flatten_alpha(rgb), PHOTO_WORK_SIDE)  # enough for 28 px, and fast
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    border = _border(gray)
-    light_background = np.median(border) > 127
+    light_background = np.median(_border(gray)) > 127
     ink = 255 - gray if light_background else gray
     # The background becomes black, as in Fashion-MNIST, whatever its shade in the photo.
     background = float(np.percentile(_border(ink), 90))
@@ -104,17 +104,16 @@ def doodle_from_canvas(rgba: np.ndarray) -> Preprocessed:
     """A drawing (canvas RGBA with a transparent background, or dark ink on white) as a doodle.
 
     Quick, Draw! bitmaps are white ink on black, centred on the drawing's bounding box, and drawn
-    with one thin pen whatever the drawing's size. So the strokes are thinned to lines one pixel
-    wide and redrawn at the dataset's width before the drawing is fitted to 26 of the 28 pixels.
+    with one thin pen whatever the drawing's size. So the edges of the strokes are moved in or out
+    until the strokes have the dataset's width, whatever pen the user chose, and the drawing is
+    fitted to the middle of the 28x28 frame.
 
     Raises:
         EmptyCanvasError: there is no drawing, or only a dot or a few stray pixels.
     """
-    canvas = np.asarray(rgba)
+    canvas = np.asarray(rgba, dtype=np.uint8)
     ink = _ink(canvas)
     mask = _drop_specks(ink >= 128, min_area=max(4.0, ink.size * 1e-4))
-    if not mask.any():
-        raise EmptyCanvasError("The canvas is empty: draw something first.")
     top, bottom, left, right = _bounding_box(mask)
     if max(bottom - top, right - left) < MIN_DRAWING_FRACTION * max(ink.shape):
         raise EmptyCanvasError("The canvas is empty: draw something first.")
@@ -131,14 +130,15 @@ def doodle_from_canvas(rgba: np.ndarray) -> Preprocessed:
 def _ink(canvas: np.ndarray) -> np.ndarray:
     """How much ink each pixel holds, 0-255: its distance from white, times its opacity."""
     if canvas.ndim == 2:
-        ink = 255 - canvas.astype(np.float32)
+        ink = 255 - canvas
     else:
-        ink = 255 - canvas[..., :3].min(axis=2).astype(np.float32)  # coloured pens count too
-        if canvas.shape[2] == 4:
-            ink *= canvas[..., 3] / 255.0
+        channels = cv2.split(canvas)
+        ink = 255 - cv2.min(cv2.min(channels[0], channels[1]), channels[2])  # any colour is ink
+        if len(channels) == 4:
+            ink = cv2.multiply(ink, channels[3], scale=1 / 255)
     if np.median(_border(ink)) > 127:
         ink = 255 - ink  # light strokes on a dark canvas
-    return np.rint(ink).astype(np.uint8)
+    return ink
 
 
 def _redraw_strokes(square: np.ndarray) -> np.ndarray:
@@ -164,7 +164,8 @@ def _redraw_strokes(square: np.ndarray) -> np.ndarray:
     strokes = strokes.astype(np.float32)
     top, bottom, left, right = _bounding_box(strokes >= 0.5)
     side = round(max(bottom - top, right - left) * SIDE / DOODLE_FIT)
-    centred = cv2.getRectSubPix(strokes, (side, side), ((left + right - 1) / 2, (top + bottom - 1) / 2))
+    centre_xy = ((left + right - 1) / 2, (top + bottom - 1) / 2)
+    centred = cv2.getRectSubPix(strokes, (side, side), centre_xy)
     small = cv2.resize(centred, (SIDE, SIDE), interpolation=cv2.INTER_AREA)
     return np.rint(np.clip(small, 0, 1) * 255).astype(np.uint8)
 
@@ -185,7 +186,8 @@ def photo_for_mobilenet(rgb: np.ndarray, size: int = 224) -> Preprocessed:
 def dataset_image_input(image28: np.ndarray) -> Preprocessed:
     """A sample taken from a dataset (28x28 uint8) is already what the model expects."""
     image = np.asarray(image28, dtype=np.uint8)
-    return Preprocessed(_as_input(image), (Step(f"{image.shape[0]}x{image.shape[1]} input", image),))
+    height, width = image.shape[:2]
+    return Preprocessed(_as_input(image), (Step(f"{height}x{width} input", image),))
 
 
 PREPROCESSORS: dict[str, Callable[[np.ndarray], Preprocessed]] = {
@@ -209,8 +211,8 @@ def _flatten_alpha(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 1:
         return image[..., 0]
     if image.ndim == 3 and image.shape[2] == 4:
-        alpha = image[..., 3:].astype(np.float32) / 255.0
-        return np.rint(image[..., :3] * alpha + 255.0 * (1 - alpha)).astype(np.uint8)
+        *rgb, alpha = cv2.split(image)
+        return 255 - cv2.multiply(255 - cv2.merge(rgb), cv2.merge([alpha] * 3), scale=1 / 255)
     return image
 
 
@@ -236,8 +238,11 @@ def _drop_specks(mask: np.ndarray, min_area: float) -> np.ndarray:
 
 
 def _bounding_box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the True pixels, bottom and right excluded; 0s if none."""
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    if rows.size == 0:
+        return 0, 0, 0, 0
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 def _pad_to_square(image: np.ndarray) -> np.ndarray:
@@ -254,19 +259,25 @@ def _fit_in_square(image: np.ndarray, fit: int, side: int) -> np.ndarray:
     height, width = image.shape[:2]
     scale = fit / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    resized = cv2.resize(image, size, interpolation=interpolation)
     out = np.zeros((side, side), np.uint8)
-    top, left = (side - size[1]) // 2, (side - size[0]) // 2
+    # An odd spare pixel goes above and to the left, as in Fashion-MNIST.
+    top, left = (side - size[1] + 1) // 2, (side - size[0] + 1) // 2
     out[top:top + size[1], left:left + size[0]] = resized
     return out
 
 
 def _for_display(image: np.ndarray) -> np.ndarray:
-    """Shrink a picture whose longest side is over DISPLAY_SIDE pixels."""
+    return _shrink(image, DISPLAY_SIDE)
+
+
+def _shrink(image: np.ndarray, longest_side: int) -> np.ndarray:
+    """The image with its longest side at most `longest_side` pixels."""
     longest = max(image.shape[:2])
-    if longest <= DISPLAY_SIDE:
+    if longest <= longest_side:
         return np.ascontiguousarray(image)
-    scale = DISPLAY_SIDE / longest
+    scale = longest_side / longest
     size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 

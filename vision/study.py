@@ -122,6 +122,7 @@ class TestImages:
     def __init__(self, dataset: str, eval_file: EvalFile):
         self.dataset = dataset
         self.eval_file = eval_file
+        self._photos: dict[int, np.ndarray | None] = {}  # flower photos decoded so far
 
     @cached_property
     def _dataset_available(self) -> bool:
@@ -184,10 +185,14 @@ class TestImages:
             return out
         if self.dataset == "flowers":
             for i in missing:
-                try:
-                    out[i] = datasets.load_flower_image(str(self.eval_file.test_files[indices[i]]))
-                except (OSError, ValueError):  # a photo removed or damaged since training
-                    out[i] = None
+                index = int(indices[i])
+                if index not in self._photos:
+                    try:
+                        self._photos[index] = datasets.load_flower_image(
+                            str(self.eval_file.test_files[index]))
+                    except (OSError, ValueError):  # a photo removed or damaged since training
+                        self._photos[index] = None
+                out[i] = self._photos[index]
             return out
         arrays = self._arrays
         if arrays is None:
@@ -268,3 +273,21 @@ def flip_pixel(image: np.ndarray, row: int, col: int) -> np.ndarray:
     out = np.array(image, dtype=np.float64, copy=True)
     out[row, col] = -1.0 if out[row, col] > 0 else 1.0
     return out
+
+
+def steady_range(angles: np.ndarray, predicted: np.ndarray, class_index: int) -> tuple[float, float] | None:
+    """The widest run of consecutive angles around the one closest to 0 over which the prediction
+    stays `class_index`, as (first angle, last angle); None when it is not predicted there."""
+    angles = np.asarray(angles, dtype=np.float64)
+    predicted = np.asarray(predicted)
+    if len(angles) == 0:
+        return None
+    centre = int(np.argmin(np.abs(angles)))
+    if predicted[centre] != class_index:
+        return None
+    low = high = centre
+    while low > 0 and predicted[low - 1] == class_index:
+        low -= 1
+    while high < len(angles) - 1 and predicted[high + 1] == class_index:
+        high += 1
+    return float(angles[low]), float(angles[high])
