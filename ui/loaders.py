@@ -70,7 +70,24 @@ def probabilities(name: str, model_input: np.ndarray) -> np.ndarray:
 def explanation(name: str, model_input: np.ndarray, class_index: int, layer: str | None = None):
     """The heat map of one model-ready image for one class: CAM / Grad-CAM on `layer`, or on the
     model's default layer when None. None for a model without conv layers."""
+    if layer == registry.get_spec(name).cam_layer:
+        layer = None  # the default explainer: classic CAM where the model allows it
     explainer_ = explainer(name, layer)
     if explainer_ is None:
         return None
     return explainer_.explain(model_input, int(class_index))
+
+
+@st.cache_data(show_spinner=False)
+def conv_layers(name: str) -> list[str]:
+    """The layers of a model whose feature maps a heat map can be computed on, input to output."""
+    from vision.explain import conv_layer_names
+
+    return conv_layer_names(predictor(name).model)
+
+
+def method_name(name: str, layer: str | None = None) -> str:
+    """ "CAM" or "Grad-CAM": the method `explanation(name, ..., layer)` uses."""
+    spec = registry.get_spec(name)
+    default = layer is None or layer == spec.cam_layer
+    return "CAM" if default and spec.supports_cam else "Grad-CAM"

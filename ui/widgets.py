@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import streamlit as st
 
 from ui import loaders
+from ui.charts import top_k_bars
 from vision.errors import VisionLabError
 from vision.images import decode_image
+from vision.registry import ModelSpec
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 SAMPLES_PER_FLOWER = 4
@@ -39,13 +43,19 @@ def uploaded_image(key: str, label: str = "Upload a photo") -> InputImage | None
     if upload is None:
         return None
     try:
-        return InputImage(decode_image(upload.getvalue()), upload.name)
+        return InputImage(_decoded(upload.getvalue()), upload.name)
     except VisionLabError as err:
         show_error(err)
         return None
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner="Reading the photo...", max_entries=8)
+def _decoded(data: bytes) -> np.ndarray:
+    """Decoded once per upload: moving a slider must not decode a 12-megapixel photo again."""
+    return decode_image(data)
+
+
+@st.cache_data(show_spinner="Loading the sample photos...")
 def flower_samples() -> list[tuple[np.ndarray, str, str]] | None:
     """A few test photos per flower class as (pixels, caption, label), or None without the data."""
     from vision import data
@@ -100,3 +110,143 @@ def chosen_image(dataset: str, key: str) -> InputImage | None:
             format_func=lambda i: f"{samples[i][2]} ({samples[i][1]})")
     pixels, caption, label = samples[index]
     return InputImage(pixels, caption, is_dataset_sample=pixels.ndim == 2, true_label=label)
+
+
+# ---------------------------------------------------------------- models and predictions
+def weights_available(spec: ModelSpec) -> bool:
+    """Whether a model can be loaded here: its trained weights file exists, or it is pretrained."""
+    return not spec.trained_here or spec.weights_path.is_file()
+
+
+def model_choice(specs: Sequence[ModelSpec], key: str, default: str | None = None,
+                 label: str = "Model") -> ModelSpec:
+    """The model the user picked. The preselected one is `default` when its weights are here,
+    else the first model whose weights are here."""
+    specs = list(specs)
+    names = [spec.name for spec in specs]
+    ready = [spec.name for spec in specs if weights_available(spec)]
+    preferred = default if default in ready else (ready[0] if ready else names[0])
+    by_name = {spec.name: spec for spec in specs}
+    name = st.radio(label, names, index=names.index(preferred), key=key, horizontal=True,
+                    format_func=lambda n: by_name[n].title)
+    return by_name[name]
+
+
+def loaded_predictor(spec: ModelSpec):
+    """The cached predictor of a model, or None with a warning (weights missing or unreadable)."""
+    try:
+        return loaders.predictor(spec.name)
+    except VisionLabError as err:
+        st.warning(str(err), icon=":material/warning:")
+        return None
+
+
+def prediction_text(label: str, probability: float) -> str:
+    """The top-1 prediction as every page writes it: "Sneaker - 97.3%"."""
+    return f"{label} - {probability:.1%}"
+
+
+def show_top1(label: str, probability: float) -> None:
+    """The top-1 prediction as a subheader in the container keyed "top1" (CSS `.st-key-top1 h3`):
+    the one element a browser test reads on every page."""
+    with st.container(key="top1"):
+        st.subheader(prediction_text(label, probability), anchor=False)
+
+
+def show_placeholder_top1(text: str) -> None:
+    """The top-1 slot when there is nothing to predict yet (e.g. "Draw something")."""
+    with st.container(key="top1"):
+        st.subheader(text, anchor=False)
+
+
+def show_top_k(labels: Sequence[str], probabilities: np.ndarray, key: str,
+               k: int | None = None) -> None:
+    """Probability bars of the most probable classes. With more than 5 classes and no fixed `k`,
+    a slider chooses how many (up to all of them)."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    count = len(probabilities)
+    if k is None:
+        k = count if count <= 5 else st.slider(
+            "Classes shown", 1, count, min(5, count), key=key,
+            help="Slide to the right to see the probability of every class.")
+    order = np.argsort(-probabilities, kind="stable")[:k]
+    st.plotly_chart(top_k_bars([labels[i] for i in order], probabilities[order]),
+                    key=f"{key}_chart", config={"displayModeBar": False})
+
+
+def class_choice(labels: Sequence[str], probabilities: np.ndarray, key: str, signature: str,
+                 candidates: Sequence[int] | None = None, label: str = "Explain the class",
+                 default_rank: int = 0) -> int:
+    """A class index picked from `candidates` (default: all classes), listed most probable first.
+
+    The choice goes back to the class of rank `default_rank` (0: the prediction) whenever
+    `signature` (the image and model) changes, so a new image explains its own prediction.
+    """
+    probabilities = np.asarray(probabilities, dtype=float)
+    if candidates is None:
+        candidates = np.argsort(-probabilities, kind="stable")
+    options = [int(i) for i in candidates]
+    if st.session_state.get(f"{key}__for") != signature or st.session_state.get(key) not in options:
+        st.session_state[key] = options[min(default_rank, len(options) - 1)]
+        st.session_state[f"{key}__for"] = signature
+    return st.selectbox(label, options, key=key,
+                        format_func=lambda i: f"{labels[i]} ({probabilities[i]:.1%})")
+
+
+def opacity(key: str) -> float:
+    """The heat map's opacity over the image."""
+    return st.slider("Heat map opacity", 0.0, 1.0, 0.5, 0.05, key=key)
+
+
+def signature(*parts: object) -> str:
+    """A short fingerprint of a model name and an image, to notice when either changes."""
+    digest = hashlib.md5()
+    for part in parts:
+        digest.update(np.ascontiguousarray(part).tobytes() if isinstance(part, np.ndarray)
+                      else str(part).encode())
+    return digest.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- the drawing canvas
+DRAWING_KEY = "doodle_canvas"            # st.session_state: the latest canvas, RGBA uint8
+DRAWING_JSON_KEY = "doodle_canvas_json"  # st.session_state: its strokes, to draw them again
+CANVAS_SIDE = 320
+# Any pen works (the doodle preprocessing thins the strokes and redraws them at the dataset's
+# width); this one looks like a felt pen at the size a drawing usually takes on the canvas.
+PEN_WIDTH = 12
+
+
+def _canvas_component(**kwargs):
+    """The browser canvas (streamlit-drawable-canvas). Imported here, at the first use, because
+    the component registers itself with the running Streamlit server when it is imported."""
+    from streamlit_drawable_canvas import st_canvas
+
+    return st_canvas(**kwargs)
+
+
+def drawing(key: str, side: int = CANVAS_SIDE) -> np.ndarray | None:
+    """A white square canvas with a black pen: the RGBA pixels (H, W, 4) after the latest stroke,
+    or None while nothing has been drawn yet.
+
+    Every stroke reruns the script (the fragment around it) with the new pixels. The latest
+    drawing is kept in `st.session_state["doodle_canvas"]` (and its strokes in
+    "doodle_canvas_json"), so other pages can use "the current drawing" and the canvas shows it
+    again when the user comes back to this page. The canvas's toolbar has Undo, Redo and
+    "Reset canvas & history" (the bin).
+    """
+    initial_key = f"{key}__initial"
+    if key not in st.session_state:  # the canvas is mounted (again): show the last drawing
+        st.session_state[initial_key] = st.session_state.get(DRAWING_JSON_KEY)
+    result = _canvas_component(
+        stroke_width=PEN_WIDTH, stroke_color="#000000", background_color="#FFFFFF",
+        update_streamlit=True, height=side, width=side, drawing_mode="freedraw",
+        initial_drawing=st.session_state.get(initial_key), return_image_data=True, key=key)
+    rgba = result.image_data
+    if rgba is not None:
+        rgba = np.asarray(rgba, dtype=np.uint8)
+        st.session_state[DRAWING_KEY] = rgba
+        st.session_state[DRAWING_JSON_KEY] = result.json_data
+        return rgba
+    if st.session_state.get(initial_key) is not None:  # the restored drawing, not yet changed
+        return st.session_state.get(DRAWING_KEY)
+    return None

@@ -37,21 +37,22 @@ def fashion_mlp(num_classes: int = 10) -> keras.Model:
     return keras.Model(inputs, _classifier(x, num_classes), name="fashion_mlp")
 
 
-def fashion_cnn(num_classes: int = 10, batch_norm: bool = True) -> keras.Model:
-    """Four 3x3 conv layers (16/32/64/128), max-pooling after the first three, global average
-    pooling and one dense layer: 98,442 parameters, the CAM model (`conv4` is its CAM layer)."""
+def fashion_cnn(num_classes: int = 10) -> keras.Model:
+    """Four 3x3 conv layers (16/32/64/128) with batch norm, global average pooling and one dense
+    layer: 99,402 parameters (98,442 without batch norm), the CAM model.
+
+    Max-pooling follows the first two conv layers only, so the last maps (`conv4_relu`, the CAM
+    layer) are 7x7 rather than 3x3: sharper heat maps and better accuracy for the same weights."""
     inputs = keras.Input((28, 28, 1), name="pixels")
     x = layers.RandomFlip("horizontal", name="augment_flip")(inputs)
+    x = layers.RandomTranslation(0.05, 0.05, fill_mode="constant", name="augment_shift")(x)
     x = layers.Rescaling(1 / 255, name="normalise")(x)
     for index, filters in enumerate((16, 32, 64, 128), start=1):
-        x = layers.Conv2D(filters, 3, padding="same", activation=None if batch_norm else "relu",
-                          name=f"conv{index}")(x)
-        if batch_norm:
-            x = layers.BatchNormalization(name=f"conv{index}_bn")(x)
-            x = layers.ReLU(name=f"conv{index}_relu")(x)
-        if index < 4:
+        x = _conv_bn_relu(x, filters, f"conv{index}")
+        if index <= 2:
             x = layers.MaxPooling2D(name=f"pool{index}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(0.2, name="head_dropout")(x)
     return keras.Model(inputs, _classifier(x, num_classes), name="fashion_cnn")
 
 

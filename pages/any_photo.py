@@ -1,0 +1,77 @@
+"""Any photo: the 1000 ImageNet classes, and "lion or dhole?" - where the network finds the
+evidence for one class and for another in the same photo."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ui import loaders, widgets
+from vision.errors import VisionLabError
+from vision.explain import overlay_heatmap
+from vision.preprocess import preprocess
+from vision.registry import models_for_dataset
+
+DATASET = "imagenet"
+TOP = 5
+
+st.title("Any photo", anchor=False)
+st.markdown("MobileNet was trained on 1.2 million photos of 1000 kinds of things: animals, "
+            "objects, food, vehicles. Show it any photo and see its five best guesses, and "
+            "where in the photo it found the evidence for each.")
+
+settings = st.columns([3, 2])
+with settings[0]:
+    image = widgets.chosen_image(DATASET, key="photo")
+with settings[1]:
+    specs = models_for_dataset(DATASET)
+    spec = widgets.model_choice(specs, key="photo_model") if len(specs) > 1 else specs[0]
+    st.caption(spec.description)
+
+if widgets.loaded_predictor(spec) is None:  # weights missing: the warning says what to do
+    st.stop()
+if image is None:
+    st.info("Upload a photo of anything: an animal, an object, a meal...",
+            icon=":material/photo_camera:")
+    st.stop()
+try:
+    prepared = preprocess(spec.preprocessing, image.pixels)
+except VisionLabError as err:
+    widgets.show_error(err)
+    st.stop()
+
+probabilities = loaders.probabilities(spec.name, prepared.model_input)
+best = [int(i) for i in np.argsort(-probabilities, kind="stable")[:TOP]]
+photo = prepared.model_input.astype(np.uint8)
+image_signature = widgets.signature(spec.name, prepared.model_input)
+method = loaders.method_name(spec.name)
+
+
+def heatmap_image(class_index: int, alpha: float) -> np.ndarray:
+    explanation = loaders.explanation(spec.name, prepared.model_input, class_index)
+    return overlay_heatmap(photo, explanation.heatmap, alpha)
+
+
+numbers, picture = st.columns(2, gap="large")  # on a narrow window: the guess first
+with numbers:
+    widgets.show_top1(spec.labels[best[0]], float(probabilities[best[0]]))
+    st.caption(f"Top {TOP} of {spec.num_classes} classes · {spec.title}")
+    widgets.show_top_k(spec.labels, probabilities, key="photo_k", k=TOP)
+    class_index = widgets.class_choice(spec.labels, probabilities, key="photo_class",
+                                       signature=image_signature, candidates=best)
+    alpha = widgets.opacity("photo_opacity")
+with picture:
+    st.image(heatmap_image(class_index, alpha), width="stretch",
+             caption=f"{method}: where it sees {spec.labels[class_index]}")
+
+st.divider()
+st.subheader("Lion or dhole?", anchor=False)
+st.markdown("The same photo, two classes: each heat map shows the evidence for its class only. "
+            "When the network hesitates between two guesses, it often looks at different parts.")
+for rank, column in enumerate(st.columns(2)):
+    with column:
+        chosen = widgets.class_choice(spec.labels, probabilities, key=f"photo_compare_{rank}",
+                                      signature=image_signature, candidates=best,
+                                      label="Class", default_rank=rank)
+        st.image(heatmap_image(chosen, alpha), width="stretch",
+                 caption=f"{spec.labels[chosen]} ({probabilities[chosen]:.1%})")

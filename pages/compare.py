@@ -1,0 +1,108 @@
+"""Compare models: one input through every model of a dataset, side by side: the top 3 of each,
+the heat map where the model has one, and a clear note where they disagree."""
+
+import logging
+
+import streamlit as st
+
+from ui import loaders, study
+from ui.charts import top_k_bars
+from ui.widgets import show_error
+from vision.errors import VisionLabError
+from vision.registry import DATASET_TITLES, models_for_dataset
+from vision.study import disagreement
+
+DATASETS = [d for d in DATASET_TITLES if study.trained_models(d)]  # ImageNet has no rival model
+log = logging.getLogger("vision_lab")
+
+
+def run_model(name: str, x) -> dict:
+    """Top 3 and heat map of one model for its model-ready input."""
+    predictor = loaders.predictor(name)
+    top = predictor.top_k(x, k=3)
+    overlay = None
+    explainer = study.explainer_or_none(name)
+    if explainer is not None:
+        heatmap = explainer.explain(x, int(top.indices[0])).heatmap
+        overlay = study.heat_overlay(x, heatmap)
+    return {"top": top, "input": x, "overlay": overlay}
+
+
+st.title("Compare models")
+st.markdown("The same picture through every model trained on the same data. Where they disagree, "
+            "compare the heat maps: the models may be looking at different parts of the image.")
+
+dataset = st.radio("Dataset", DATASETS, format_func=DATASET_TITLES.get, horizontal=True,
+                   key="compare_dataset")
+specs = models_for_dataset(dataset)
+image = study.study_input(dataset, key=f"compare_{dataset}")
+if image is None:
+    st.info("Choose a sample or upload a picture to compare the models.")
+    st.stop()
+
+try:  # once per kind of preprocessing, so a picture that cannot be used is reported once
+    inputs_by_kind = {kind: study.model_input(image, kind)
+                      for kind in dict.fromkeys(spec.preprocessing for spec in specs)}
+except VisionLabError as err:
+    show_error(err)
+    st.stop()
+
+results: dict[str, dict | None] = {}
+problems: dict[str, str] = {}
+with st.spinner("Running every model..."):
+    for spec in specs:
+        if not study.has_weights(spec.name):
+            problems[spec.name] = study.not_trained_message(spec.name)
+            continue
+        try:
+            results[spec.name] = run_model(spec.name, inputs_by_kind[spec.preprocessing])
+        except VisionLabError as err:
+            problems[spec.name] = str(err)
+        except Exception:
+            log.exception("compare: %s failed", spec.name)
+            problems[spec.name] = "This model could not read this picture. Try another one."
+
+shown, note = st.columns([1, 3])
+with shown:
+    st.image(study.thumbnail(next(iter(inputs_by_kind.values())), 140),
+             caption="what the models receive", width=140)
+with note:
+    if image.true_label:
+        st.markdown(f"True class: **{image.true_label}**")
+    answers = {name: r["top"].label for name, r in results.items()}
+    majority = disagreement(answers)
+    titles = {spec.name: spec.title for spec in specs}
+    if majority is not None:
+        st.warning("The models disagree: " + "; ".join(
+            f"{titles[name]} says **{label}**" for name, label in answers.items()) + ".",
+            icon=":material/call_split:")
+    elif len(answers) > 1:
+        st.success(f"All {len(answers)} models agree: **{next(iter(answers.values()))}**.",
+                   icon=":material/check_circle:")
+    elif len(specs) == 1:
+        st.caption(f"{DATASET_TITLES[dataset]} has only one model, so there is nothing to compare "
+                   "it with; here is its answer.")
+    if len(problems) == len(specs):
+        st.error("None of these models is trained yet, so there is nothing to compare.")
+
+columns = st.columns(len(specs))
+for column, spec in zip(columns, specs):
+    with column:
+        result = results.get(spec.name)
+        if result is None:
+            st.subheader(spec.title, divider="gray")
+            st.warning(problems.get(spec.name, "Not available."))
+            continue
+        top = result["top"]
+        agrees = majority is None or top.label == majority
+        st.subheader(spec.title, divider="green" if agrees else "orange")
+        colour = "green" if agrees else "orange"
+        right = "" if not image.true_label else (" ✓" if top.label == image.true_label else " ✗")
+        st.markdown(f"Top answer: :{colour}[**{top.label}** {top.probability:.0%}]{right}")
+        st.plotly_chart(top_k_bars(top.labels, top.probabilities, height=140),
+                        key=f"compare_topk_{spec.name}")
+        if result["overlay"] is not None:
+            st.image(study.thumbnail(result["overlay"], 168), width=168,
+                     caption=f"{study.cam_name(spec.name)} of {top.label}")
+        else:
+            st.caption("No heat map: this model has no convolutional layer.")

@@ -1,0 +1,89 @@
+"""Doodle: draw, and a CNN trained on Quick, Draw! guesses after every stroke, shows where it
+looked and the 28x28 picture it actually receives."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ui import loaders, widgets
+from ui.charts import heatmap_for_crop, pixelated
+from vision.errors import EmptyCanvasError, VisionLabError
+from vision.explain import overlay_heatmap
+from vision.preprocess import preprocess
+from vision.registry import models_for_dataset
+
+DATASET = "quickdraw"
+BIG = 280
+
+
+def show_results(spec, rgba: np.ndarray | None) -> None:
+    """Everything the model makes of one canvas: top-1, bars, heat maps, its 28x28 input."""
+    if rgba is None:
+        widgets.show_placeholder_top1("Draw something")
+        st.info("Draw one of the things listed above on the canvas: the guess appears after "
+                "every stroke.", icon=":material/draw:")
+        return
+    try:
+        prepared = preprocess(spec.preprocessing, rgba)
+    except EmptyCanvasError as err:
+        widgets.show_placeholder_top1("Draw something")
+        st.info(str(err), icon=":material/draw:")
+        return
+    except VisionLabError as err:
+        widgets.show_error(err)
+        return
+    probabilities = loaders.probabilities(spec.name, prepared.model_input)
+    top = int(np.argmax(probabilities))
+    widgets.show_top1(spec.labels[top], float(probabilities[top]))
+    widgets.show_top_k(spec.labels, probabilities, key="doodle_k")
+
+    input28 = prepared.model_input[..., 0].astype(np.uint8)
+    explanation = loaders.explanation(spec.name, prepared.model_input, top)
+    if explanation is None:  # a model without conv layers: nothing to show where it looked
+        st.image(pixelated(input28, BIG), caption="What the model sees: 28x28 pixels")
+        return
+    alpha = widgets.opacity("doodle_opacity")
+    seen, drawn = st.columns(2)
+    seen.image(overlay_heatmap(pixelated(input28, BIG), explanation.heatmap, alpha),
+               caption=f"Where it looked for {spec.labels[top]}, on the 28x28 input",
+               width="stretch")
+    crop = next((step.image for step in prepared.steps if step.name == "cropped"), None)
+    pair = None if crop is None else heatmap_for_crop(crop, input28, explanation.heatmap)
+    if pair is not None:
+        drawing, heat = pair
+        drawn.image(overlay_heatmap(pixelated(255 - drawing, BIG), heat, alpha),
+                    caption="The same map over your drawing", width="stretch")
+    st.markdown("**What the model sees**")
+    steps = st.columns(len(prepared.steps))
+    for column, step in zip(steps, prepared.steps):
+        small = max(step.image.shape[:2]) < 100
+        column.image(pixelated(step.image, 112) if small else step.image, caption=step.name,
+                     width="stretch")
+    st.caption("Quick, Draw! doodles are white lines on black, centred and drawn with one thin "
+               "pen: your drawing is cropped, its strokes given the dataset's pen width, and "
+               "shrunk to 28x28 pixels.")
+
+
+@st.fragment
+def canvas_and_results(spec) -> None:
+    """The canvas and the results together: a stroke reruns only this part of the page."""
+    pad, results = st.columns([1, 1], gap="large")
+    with pad:
+        rgba = widgets.drawing("doodle_pad")
+        st.caption("Undo, redo, and the bin (start again) are in the canvas's toolbar.")
+    with results:
+        show_results(spec, rgba)
+
+
+st.title("Doodle", anchor=False)
+spec = widgets.model_choice(models_for_dataset(DATASET), key="doodle_model") \
+    if len(models_for_dataset(DATASET)) > 1 else models_for_dataset(DATASET)[0]
+st.markdown(f"Draw one of these **{spec.num_classes} things** and {spec.title} guesses after "
+            "every stroke:")
+with st.container(key="doodle_classes"):
+    st.markdown(" · ".join(f"**{label}**" for label in spec.labels))
+
+if widgets.loaded_predictor(spec) is None:
+    st.stop()
+canvas_and_results(spec)

@@ -1,0 +1,116 @@
+"""Fashion: a clothing photo or a Fashion-MNIST test image, the model's guess, where it looked
+(CAM / Grad-CAM) and the 28x28 picture it actually receives."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ui import loaders, widgets
+from ui.charts import heatmap_for_crop, pixelated
+from vision.errors import VisionLabError
+from vision.explain import overlay_heatmap
+from vision.preprocess import dataset_image_input, preprocess
+from vision.registry import models_for_dataset
+
+DATASET = "fashion_mnist"
+BIG = 280  # the 28x28 input is shown ten times larger, with crisp pixels
+METHOD_NAMES = {"CAM": "CAM", "GradCAM": "Grad-CAM"}
+
+
+def show_heatmaps(spec, prepared, probabilities, image_signature, from_photo: bool) -> None:
+    """The class picker, the opacity slider and the heat map over the input (and the crop)."""
+    labels = spec.labels
+    class_index = widgets.class_choice(
+        labels, probabilities, key="fashion_class", signature=image_signature,
+        label="Explain the class (why not Shirt?)")
+    alpha = widgets.opacity("fashion_opacity")
+    explanation = loaders.explanation(spec.name, prepared.model_input, class_index)
+    method = METHOD_NAMES.get(type(loaders.explainer(spec.name)).__name__, "Heat map")
+    input28 = prepared.model_input[..., 0].astype(np.uint8)
+    crop = next((step.image for step in prepared.steps if step.name == "cropped"), None)
+    pictures = st.columns(2 if from_photo and crop is not None else 1)
+    pictures[0].image(overlay_heatmap(pixelated(input28, BIG), explanation.heatmap, alpha),
+                      caption=f"{method} for {labels[class_index]} on the 28x28 input")
+    pair = heatmap_for_crop(crop, input28, explanation.heatmap) if len(pictures) > 1 else None
+    if pair is not None:
+        item, heat = pair
+        pictures[1].image(overlay_heatmap(pixelated(item, BIG), heat, alpha),
+                          caption="The same heat map over the cropped photo")
+    if not explanation.heatmap.any():
+        st.caption(f"The map is blank: nothing in this image counts as evidence for "
+                   f"{labels[class_index]}.")
+    else:
+        st.caption("Red: the pixels that raised this class's score the most; blue: none.")
+
+
+def show_what_the_model_sees(prepared, is_sample: bool) -> None:
+    st.subheader("What the model sees", anchor=False)
+    if is_sample:
+        st.caption("A Fashion-MNIST test image is already what the model takes: 28x28 grey "
+                   "pixels, a light item on black.")
+    else:
+        st.caption("Your photo becomes a Fashion-MNIST image: grey, light on black, cropped to "
+                   "the item and shrunk to 28x28 pixels.")
+    steps = prepared.steps
+    for column, step in zip(st.columns(len(steps)), steps):
+        small = max(step.image.shape[:2]) < 100
+        column.image(pixelated(step.image, 140) if small else step.image,
+                     caption=step.name, width="stretch")
+
+
+st.title("Fashion", anchor=False)
+st.markdown("Show a model a piece of clothing and see what it guesses, and where it looked.")
+
+settings = st.columns([3, 2])
+with settings[0]:
+    image = widgets.chosen_image(DATASET, key="fashion")
+with settings[1]:
+    spec = widgets.model_choice(models_for_dataset(DATASET), key="fashion_model",
+                                default="fashion_cnn")
+    st.caption(spec.description)
+
+if widgets.loaded_predictor(spec) is None:  # weights missing: the warning says what to do
+    st.stop()
+if image is None:
+    st.info("Upload a photo of one piece of clothing on a plain background, or pick a sample.",
+            icon=":material/checkroom:")
+    st.stop()
+
+try:
+    if image.is_dataset_sample:
+        prepared = dataset_image_input(image.pixels)
+    else:
+        with st.spinner("Preparing the photo..."):
+            prepared = preprocess(spec.preprocessing, image.pixels)
+except VisionLabError as err:
+    widgets.show_error(err)
+    st.stop()
+
+probabilities = loaders.probabilities(spec.name, prepared.model_input)
+top = int(np.argmax(probabilities))
+image_signature = widgets.signature(spec.name, prepared.model_input)
+
+numbers, picture = st.columns(2, gap="large")  # on a narrow window: the guess first
+with numbers:
+    widgets.show_top1(spec.labels[top], float(probabilities[top]))
+    if image.true_label:
+        verdict = "right" if image.true_label == spec.labels[top] else "wrong"
+        st.caption(f"True class: **{image.true_label}** (the model is {verdict}) · {spec.title}")
+    else:
+        st.caption(f"Guessed by {spec.title}")
+    widgets.show_top_k(spec.labels, probabilities, key="fashion_k")
+with picture:
+    st.markdown("**Where the model looked**")
+    if spec.cam_layer is None:
+        st.info(f"{spec.title} has no convolutional layers, so there is no heat map: it reads the "
+                "784 pixels as one long list and keeps no notion of where things are. Pick a CNN "
+                "to see where it looks.", icon=":material/grid_off:")
+        st.image(pixelated(prepared.model_input[..., 0].astype(np.uint8), BIG),
+                 caption="The 28x28 input")
+    else:
+        show_heatmaps(spec, prepared, probabilities, image_signature,
+                      from_photo=not image.is_dataset_sample)
+
+st.divider()
+show_what_the_model_sees(prepared, image.is_dataset_sample)

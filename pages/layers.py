@@ -1,0 +1,126 @@
+"""Layers: the feature maps of every conv and pooling layer of a CNN for one input, as grids,
+with the shape of each layer and any single map enlarged."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ui import loaders, widgets
+from ui.charts import colour_scale_bar, colourise, pixelated
+from vision.activations import normalise_maps, tile_maps
+from vision.errors import EmptyCanvasError, VisionLabError
+from vision.preprocess import dataset_image_input, preprocess
+from vision.registry import MODELS
+
+MAX_DEFAULT_LAYERS = 12  # more layers than this (MobileNet): start with a few, let the user pick
+SCALE_NAMES = {
+    "per_map": "Each map on its own",
+    "per_layer": "Per layer",
+    "shared": "Shared by all layers shown",
+}
+SCALE_HELP = ("Each map on its own: every map stretched to its own range, to see its pattern. "
+              "Per layer: one range per layer, to see which maps are strong. Shared: one range for "
+              "every layer shown, to compare layers.")
+CURRENT_DRAWING = "The current drawing"
+UPLOAD_DRAWING = "Upload a drawing"
+
+
+def chosen_input(spec):
+    """(pixels, is_dataset_sample) for the chosen model's dataset, or None (the reason is shown)."""
+    if spec.dataset != "quickdraw":
+        image = widgets.chosen_image(spec.dataset, key=f"layers_{spec.dataset}")
+        if image is None:
+            st.info("Upload an image or pick a sample to see what every layer makes of it.",
+                    icon=":material/layers:")
+            return None
+        return image.pixels, image.is_dataset_sample
+    source = st.radio("Input", [CURRENT_DRAWING, UPLOAD_DRAWING], horizontal=True,
+                      key="layers_doodle_source", label_visibility="collapsed")
+    if source == UPLOAD_DRAWING:
+        image = widgets.uploaded_image("layers_doodle_upload",
+                                       "Upload a drawing (dark lines on white)")
+        return None if image is None else (image.pixels, False)
+    drawing = st.session_state.get(widgets.DRAWING_KEY)
+    if drawing is None:
+        st.info("Draw something on the Doodle page first: its current drawing appears here.",
+                icon=":material/draw:")
+        return None
+    return drawing, False
+
+
+def default_layers(names: list[str]) -> list[str]:
+    """All layers of a small model; six spread from the first to the last of a big one."""
+    if len(names) <= MAX_DEFAULT_LAYERS:
+        return names
+    picks = np.linspace(0, len(names) - 1, 6).round().astype(int)
+    return [names[i] for i in sorted(set(picks))]
+
+
+def show_layer(spec, layer, scale: str, value_range) -> None:
+    height, width, channels = layer.shape
+    st.markdown(f"**{layer.name}** · {'convolution' if layer.kind == 'conv' else 'pooling'} · "
+                f"output {height}×{width}×{channels}: {channels} maps of {height}×{width} pixels")
+    maps01 = normalise_maps(layer.maps, scale, value_range)
+    grid_column, big_column = st.columns([3, 1])
+    grid = tile_maps(maps01, pad_value=np.nan)
+    grid_column.image(colourise(pixelated(grid, 240)), width="stretch",
+                      caption="Maps numbered row by row, from 0 at the top left")
+    with big_column:
+        channel = st.number_input("Enlarge map", 0, channels - 1, 0, step=1,
+                                  key=f"layers_map_{spec.name}_{layer.name}")
+        values = layer.maps[..., channel]
+        st.image(colourise(pixelated(maps01[..., channel], 200)), width="stretch",
+                 caption=f"Map {channel}: values {values.min():.2f} to {values.max():.2f}")
+
+
+st.title("Layers", anchor=False)
+st.markdown("A convolutional network turns the image into a stack of **feature maps** at every "
+            "layer: early layers respond to edges and blobs, later ones to parts of objects, at a "
+            "coarser and coarser resolution. Bright (yellow) means a strong response.")
+
+conv_models = [spec for spec in MODELS.values() if spec.cam_layer is not None]
+settings = st.columns([2, 3])
+with settings[0]:
+    spec = widgets.model_choice(conv_models, key="layers_model", default="fashion_cnn")
+with settings[1]:
+    picked = chosen_input(spec)
+
+if widgets.loaded_predictor(spec) is None or picked is None:
+    st.stop()
+pixels, is_sample = picked
+try:
+    prepared = dataset_image_input(pixels) if is_sample else preprocess(spec.preprocessing, pixels)
+except EmptyCanvasError as err:
+    st.info(f"Draw something on the Doodle page first. {err}", icon=":material/draw:")
+    st.stop()
+except VisionLabError as err:
+    widgets.show_error(err)
+    st.stop()
+
+with st.spinner("Running the image through every layer..."):
+    activations = loaders.activation_extractor(spec.name)(prepared.model_input)
+names = [layer.name for layer in activations]
+
+seen, options = st.columns([1, 3])
+model_input = prepared.model_input.astype(np.uint8)
+seen.image(pixelated(model_input[..., 0] if model_input.shape[-1] == 1 else model_input, 140),
+           caption=f"What the model sees ({'x'.join(map(str, model_input.shape[:2]))})")
+with options:
+    chosen = st.multiselect(f"Layers ({len(names)} with feature maps)", names,
+                            default=default_layers(names), key=f"layers_pick_{spec.name}")
+    scale = st.radio("Colour scale", list(SCALE_NAMES), format_func=SCALE_NAMES.get,
+                     horizontal=True, key="layers_scale", help=SCALE_HELP)
+    st.image(colour_scale_bar(), caption="low → high", width=256)
+
+shown = [layer for layer in activations if layer.name in chosen]
+if not shown:
+    st.info("Pick at least one layer above.")
+    st.stop()
+value_range = None
+if scale == "shared":
+    value_range = (min(float(layer.maps.min()) for layer in shown),
+                   max(float(layer.maps.max()) for layer in shown))
+for layer in shown:
+    st.divider()
+    show_layer(spec, layer, scale, value_range)

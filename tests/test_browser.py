@@ -1,0 +1,212 @@
+"""End to end, as a user meets the app: a real `streamlit run` server on localhost, driven by
+Playwright in Debian's headless Chromium. Each test saves a screenshot to docs/screenshots/."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from browser_support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, free_port, start_server
+from vision import data
+from vision.registry import MODELS
+
+pytestmark = pytest.mark.browser
+TOP1 = re.compile(r"^(?P<label>.+) - (?P<percent>\d{1,3}\.\d)%$")
+SLOW = 60_000  # ms: the first use of a model loads it on a 2-core machine
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(browser):
+    port = free_port()
+    server = start_server(port)
+    url = f"http://127.0.0.1:{port}"
+    # Until a first session has run app.py (and its st.navigation), Streamlit would serve a deep
+    # link such as /doodle as a plain pages/ script: users arrive at the home page first.
+    first = browser.new_page()
+    first.goto(url)
+    first.get_by_text("Vision Lab").first.wait_for(timeout=SLOW)
+    first.close()
+    yield url
+    server.kill()
+    server.wait(timeout=20)
+
+
+@pytest.fixture
+def page(browser):
+    # tall, so that a full-page screenshot shows the whole page (Streamlit scrolls inside it)
+    context = browser.new_context(viewport={"width": 1280, "height": 1700})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def open_page(page, app_url: str, path: str = "") -> None:
+    page.goto(f"{app_url}/{path}")
+    page.locator("[data-testid='stApp']").wait_for(timeout=SLOW)
+    wait_until_idle(page)
+
+
+def wait_until_idle(page) -> None:
+    """Wait for the script run to finish (Streamlit shows a status widget while running)."""
+    page.wait_for_timeout(300)
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=SLOW)
+
+
+def top1_text(page) -> str:
+    heading = page.locator(".st-key-top1 h3").first
+    heading.wait_for(timeout=SLOW)
+    return heading.inner_text().strip()
+
+
+def top1(page) -> tuple[str, float]:
+    match = TOP1.match(top1_text(page))
+    assert match, f"top-1 text not in the 'Class - 97.3%' form: {top1_text(page)!r}"
+    return match["label"], float(match["percent"])
+
+
+def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    wait_until_idle(page)
+    charts = page.locator(".js-plotly-plot")
+    for index in range(charts.count()):
+        charts.nth(index).locator(".main-svg").first.wait_for(timeout=SLOW)
+    page.wait_for_timeout(800)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def upload(page, file_name: str, payload: bytes, mime: str = "image/jpeg") -> None:
+    page.locator("[data-testid='stFileUploader'] input[type='file']").first.set_input_files(
+        {"name": file_name, "mimeType": mime, "buffer": payload})
+    wait_until_idle(page)
+
+
+def choose_upload(page) -> None:
+    page.get_by_text("Upload a photo", exact=True).first.click()
+    wait_until_idle(page)
+
+
+def jpeg(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def clothing_photo(class_index: int) -> bytes:
+    """A Fashion-MNIST test item as a phone photo would show it: big, dark on a white background."""
+    _, _, x_test, y_test = data.load_fashion_mnist_arrays()
+    item = x_test[np.flatnonzero(y_test == class_index)[0]]
+    big = np.asarray(Image.fromarray(255 - item).resize((336, 336), Image.BICUBIC))
+    return jpeg(np.pad(big, 80, constant_values=255))
+
+
+def test_home_lists_every_model_with_its_figures(page, app_url):
+    open_page(page, app_url)
+    page.get_by_text("See what a convolutional network sees").wait_for(timeout=SLOW)
+    page.get_by_text("Test accuracy").first.wait_for(timeout=SLOW)
+    trained = [spec for spec in MODELS.values() if spec.metrics_path.is_file()]
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll('[data-testid=stMetricLabel]')]"
+        f".filter(e => e.innerText.includes('Test accuracy')).length === {len(trained)}", timeout=SLOW)
+    assert page.get_by_text("Fashion CNN (CAM)").count() >= 1
+    screenshot(page, "home")
+
+
+def test_fashion_upload_a_photo_and_switch_models(page, app_url):
+    open_page(page, app_url, "fashion")
+    choose_upload(page)
+    upload(page, "trousers.jpg", clothing_photo(1))
+    label, percent = top1(page)
+    assert label == "Trouser" and percent > 50
+    screenshot(page, "fashion")
+
+    page.get_by_text("Fashion MLP", exact=True).click()
+    wait_until_idle(page)
+    assert top1(page)[0] == "Trouser"
+    assert page.get_by_text("has no convolutional layers").count() == 1
+
+
+def test_fashion_refuses_a_file_that_is_not_an_image(page, app_url):
+    open_page(page, app_url, "fashion")
+    choose_upload(page)
+    upload(page, "notes.png", b"these are my notes, not a picture", mime="image/png")
+    alert = page.locator("[data-testid='stAlert']").filter(has_text="not an image")
+    alert.first.wait_for(timeout=SLOW)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def stroke(page, box, points) -> None:
+    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    page.mouse.up()
+    wait_until_idle(page)
+    page.wait_for_timeout(700)  # the canvas sends its pixels after the stroke ends
+    wait_until_idle(page)
+
+
+def test_doodle_guesses_after_every_stroke(page, app_url):
+    open_page(page, app_url, "doodle")
+    assert top1_text(page) == "Draw something"
+    canvas = page.locator("canvas.upper-canvas").first  # fabric.js takes the pointer events here
+    canvas.wait_for(timeout=SLOW)
+    box = canvas.bounding_box()
+
+    circle = [(160 + 110 * math.cos(t), 160 + 110 * math.sin(t)) for t in np.linspace(0, 2 * math.pi, 40)]
+    stroke(page, box, circle)
+    page.wait_for_function(
+        "() => { const h = document.querySelector('.st-key-top1 h3'); "
+        "return h && !h.innerText.includes('Draw something'); }", timeout=SLOW)
+    first = top1_text(page)
+    assert TOP1.match(first)
+
+    stroke(page, box, [(60, 160), (260, 160)])  # a line through the middle
+    page.wait_for_function(
+        f"() => document.querySelector('.st-key-top1 h3').innerText !== {first!r}", timeout=SLOW)
+    second = top1_text(page)
+    assert TOP1.match(second) and second != first
+    screenshot(page, "doodle")
+
+
+def flower_photo(kind: str) -> bytes:
+    split = data.flower_file_splits()["test"]
+    name = next(f for f in split.files if f.startswith(kind + "/"))
+    return (data.flowers_dir() / name).read_bytes()
+
+
+def test_flowers_upload_a_daisy(page, app_url):
+    open_page(page, app_url, "flowers")
+    choose_upload(page)
+    upload(page, "daisy.jpg", flower_photo("daisy"))
+    assert top1(page)[0] == "daisy"
+    screenshot(page, "flowers")
+
+
+def test_any_photo_names_a_daisy_among_1000_classes(page, app_url):
+    open_page(page, app_url, "any_photo")
+    choose_upload(page)
+    upload(page, "daisy.jpg", flower_photo("daisy"))
+    assert top1(page)[0] == "daisy"
+    screenshot(page, "any_photo")
+
+
+def test_layers_shows_feature_maps(page, app_url):
+    open_page(page, app_url, "layers")
+    page.get_by_text("conv1", exact=False).first.wait_for(timeout=SLOW)
+    assert page.locator("[data-testid='stImage']").count() >= 2
+    screenshot(page, "layers")
