@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import study
+from ui import loaders, study
 from vision import registry
 from vision.errors import VisionLabError
 from vision.insight import images_for_cell
@@ -180,9 +180,9 @@ st.title("Model report")
 st.markdown("How a model learned, and where it goes wrong on the test images it never saw.")
 
 names = study.trained_models()
-default = next((i for i, n in enumerate(names) if study.model_facts(n) is not None), 0)
+default = next((i for i, n in enumerate(names) if loaders.metrics(n) is not None), 0)
 name = st.selectbox("Model", names, index=default, format_func=study.model_title, key="report_model")
-facts = study.model_facts(name)
+facts = loaders.metrics(name)
 if facts is None:
     st.warning(f"{study.model_title(name)} is not trained yet: there is no report "
                f"(`weights/{name}.json`). Train it with `python -m vision.train {name}`, "

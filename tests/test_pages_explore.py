@@ -37,7 +37,7 @@ import fixture_models as fm
 from ui import loaders, widgets
 from vision import registry
 from vision.architectures import MOBILENET_V1_WITH_TOP, flowers_mobilenet
-from vision.data import DOODLE_CLASSES, FASHION_CLASSES, FLOWER_CLASSES, pretrained_weights_path
+from vision.data import DOODLE_CLASSES, FASHION_CLASSES, FLOWER_CLASSES
 from vision.models import Predictor
 from vision.preprocess import preprocess
 
@@ -46,9 +46,6 @@ SHIPPED_WEIGHTS = registry.WEIGHTS_DIR
 TOP1 = re.compile(r"^(?P<label>[A-Za-z/ '-]+) - (?P<percent>\d+\.\d)%$")
 TIMEOUT = 120  # seconds per script run: the first run of a page loads TensorFlow and a model
 STAND_INS = ("fashion_mlp", "fashion_cnn", "fashion_deep", "doodle_cnn", "flowers_scratch")
-needs_imagenet_weights = pytest.mark.skipif(
-    pretrained_weights_path(MOBILENET_V1_WITH_TOP) is None,
-    reason="the ImageNet MobileNet weights are not on this machine")
 
 
 # ---------------------------------------------------------------- fixtures and helpers
@@ -284,8 +281,6 @@ def test_fashion_missing_weights_warns_and_keeps_working(no_weights):
 
 
 @pytest.mark.weights
-@pytest.mark.skipif(not (registry.WEIGHTS_DIR / "fashion_cnn.keras").is_file(),
-                    reason="fashion_cnn is not trained yet")
 def test_fashion_with_the_shipped_weights_gets_most_samples_right(monkeypatch):
     """What users see: the trained CNN on the shipped Fashion-MNIST test images."""
     monkeypatch.setattr(registry, "WEIGHTS_DIR", SHIPPED_WEIGHTS)
@@ -399,7 +394,6 @@ def test_flowers_missing_weights_warns(no_weights, flower_gallery):
 
 
 # ---------------------------------------------------------------- Any photo
-@needs_imagenet_weights
 def test_any_photo_top5_and_the_lion_or_dhole_comparison(flower_gallery):
     at = page("any_photo").run()
     at.radio(key="photo_source").set_value("Pick a sample").run()
@@ -422,7 +416,6 @@ def test_any_photo_top5_and_the_lion_or_dhole_comparison(flower_gallery):
     assert captions[2].startswith(f"{labels[best[4]]} (")
 
 
-@needs_imagenet_weights
 def test_any_photo_bad_upload_says_why():
     at = page("any_photo").run()
     svg = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>'
@@ -480,8 +473,7 @@ def test_layers_picks_a_few_layers_of_a_big_model(flower_gallery):
 def test_layers_missing_weights_warns(no_weights):
     at = page("layers").run()
     assert_no_exception(at)
-    if pretrained_weights_path(MOBILENET_V1_WITH_TOP) is not None:  # the only model left
-        assert at.radio(key="layers_model").value == "imagenet_mobilenet"
+    assert at.radio(key="layers_model").value == "imagenet_mobilenet"  # the only model left
     at.radio(key="layers_model").set_value("fashion_deep").run()
     assert_no_exception(at)
     assert any("fashion_deep" in w.value for w in at.warning), [w.value for w in at.warning]

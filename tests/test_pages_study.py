@@ -37,8 +37,7 @@ NEEDED = ["fashion_mlp.keras", "fashion_mlp.json", "fashion_mlp_eval.npz", "fash
 @pytest.fixture(scope="module")
 def weights_dir(tmp_path_factory) -> Path:
     missing = [f for f in NEEDED if not (SHIPPED / f).is_file()]
-    if missing:
-        pytest.skip(f"shipped weights missing: {missing}")
+    assert not missing, f"shipped weights missing: {missing}"
     folder = tmp_path_factory.mktemp("weights")
     for name in NEEDED:
         shutil.copy(SHIPPED / name, folder / name)

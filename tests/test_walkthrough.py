@@ -36,7 +36,7 @@ def test_convolve_matches_a_direct_loop_and_scipy():
     loop = np.array([[np.sum(image[r:r + 3, c:c + 3] * kernel) / 9 for c in range(7)]
                      for r in range(7)])
     np.testing.assert_allclose(w.convolve(image, kernel), loop, atol=1e-12)
-    signal = pytest.importorskip("scipy.signal")
+    from scipy import signal
     np.testing.assert_allclose(w.convolve(image, kernel),
                                signal.correlate2d(image, kernel, mode="valid") / 9, atol=1e-12)
     np.testing.assert_allclose(w.convolve(image, kernel, padding="same"),
@@ -112,7 +112,7 @@ def test_forward_is_pure_and_reacts_to_flipped_pixels():
 # ---------------------------------------------------------------- a real first layer
 @pytest.mark.parametrize("channels, kernel_size", [(1, 3), (3, 4)])
 def test_conv_relu_pool_real_matches_keras(channels, kernel_size):
-    keras = pytest.importorskip("keras")
+    import keras
     keras.utils.set_random_seed(1)
     inputs = keras.Input((28, 28, channels))
     x = keras.layers.Rescaling(1 / 255)(inputs)
@@ -137,7 +137,7 @@ def test_conv_relu_pool_real_matches_keras(channels, kernel_size):
 
 
 def test_real_first_layer_without_bias_and_without_conv():
-    keras = pytest.importorskip("keras")
+    import keras
     inputs = keras.Input((8, 8, 1))
     out = keras.layers.Conv2D(2, 3, use_bias=False)(keras.layers.Dense(1)(inputs))
     kernels, biases = w.real_first_layer(keras.Model(inputs, out))

@@ -60,10 +60,12 @@ def test_shipped_model_matches_its_metrics_and_target(name, test_splits):
         assert min(r) >= 0.90
 
 
-def test_fashion_cnn_is_the_98k_gap_model():
+def test_fashion_cnn_is_a_small_gap_model_with_one_dense_layer():
     model = load_model("fashion_cnn")
     assert model.count_params() <= 150_000
-    assert [layer.name for layer in model.layers][-3:] == ["gap", "logits", "probabilities"]
+    names = [layer.name for layer in model.layers]
+    assert names[-4:] == ["gap", "head_dropout", "logits", "probabilities"]
+    assert sum(type(layer).__name__ == "Dense" for layer in model.layers) == 1
 
 
 def test_weights_folder_is_small_and_has_no_dataset_images():

@@ -3,6 +3,7 @@ sessions, never mutated); files read from `weights/` are cached as data."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,22 +41,36 @@ def activation_extractor(name: str):
     return ActivationExtractor(predictor(name).model)
 
 
-@st.cache_data(show_spinner=False)
-def metrics(name: str) -> dict[str, Any] | None:
-    """What training wrote to `weights/MODEL.json`, or None when the file is missing."""
+def file_version(path: Path) -> float:
+    """The file's modification time (-1 when missing): part of the cache key of everything read
+    from a file, so that a model trained while the app runs appears without a restart."""
+    return path.stat().st_mtime if path.is_file() else -1.0
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _metrics(name: str, version: float) -> dict[str, Any] | None:
     from vision.models import load_metrics
 
     return load_metrics(name)
 
 
-@st.cache_data(show_spinner=False)
-def fashion_samples() -> tuple[np.ndarray, np.ndarray] | None:
-    """The Fashion-MNIST test images shipped with the weights: (images, labels) or None."""
-    path = registry.WEIGHTS_DIR / "fashion_samples.npz"
-    if not path.is_file():
+def metrics(name: str) -> dict[str, Any] | None:
+    """What training wrote to `weights/MODEL.json`, or None when the file is missing."""
+    return _metrics(name, file_version(registry.get_spec(name).metrics_path))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _fashion_samples(path: str, version: float) -> tuple[np.ndarray, np.ndarray] | None:
+    if version < 0:
         return None
     with np.load(path) as data:
         return data["images"], data["labels"]
+
+
+def fashion_samples() -> tuple[np.ndarray, np.ndarray] | None:
+    """The Fashion-MNIST test images shipped with the weights: (images, labels) or None."""
+    path = registry.WEIGHTS_DIR / "fashion_samples.npz"
+    return _fashion_samples(str(path), file_version(path))
 
 
 # Per-image results, cached as data so that moving a slider (opacity, k, colour scale) reruns the

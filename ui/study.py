@@ -7,9 +7,7 @@ imported only inside the helpers that draw a heat map, so the toy walkthrough pa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,24 +37,6 @@ THUMB_SIDE = 112
 
 
 # ---------------------------------------------------------------- cached readers
-def _mtime(path) -> float:
-    return path.stat().st_mtime if path.is_file() else -1.0
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _facts(path: str, mtime: float) -> dict[str, Any] | None:
-    if mtime < 0:
-        return None
-    return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def model_facts(name: str) -> dict[str, Any] | None:
-    """`weights/MODEL.json`, re-read when the file changes (a model trained while the app runs
-    appears without a restart); None when it is missing."""
-    path = registry.get_spec(name).metrics_path
-    return _facts(str(path), _mtime(path))
-
-
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _eval(path: str, mtime: float) -> EvalFile:
     return load_eval(path)
@@ -66,13 +46,13 @@ def eval_file(name: str) -> EvalFile:
     """The model's test predictions (`weights/MODEL_eval.npz`); raises WeightsMissingError with a
     plain message when it is missing or unreadable. Shared and never mutated."""
     path = registry.get_spec(name).eval_path
-    return _eval(str(path), _mtime(path))
+    return _eval(str(path), loaders.file_version(path))
 
 
 def eval_version(name: str) -> tuple[str, float]:
     """What identifies the current eval file (path and modification time), for cache keys."""
     path = registry.get_spec(name).eval_path
-    return str(path), _mtime(path)
+    return str(path), loaders.file_version(path)
 
 
 @st.cache_resource(show_spinner="Reading the test images...", max_entries=8)
@@ -83,7 +63,7 @@ def _test_images(dataset: str, path: str, mtime: float) -> TestImages:
 def test_images(name: str) -> TestImages:
     """Finds a model's test images again (the datasets load once per server)."""
     path = registry.get_spec(name).eval_path
-    return _test_images(registry.get_spec(name).dataset, str(path), _mtime(path))
+    return _test_images(registry.get_spec(name).dataset, str(path), loaders.file_version(path))
 
 
 def trained_models(dataset: str | None = None) -> list[str]:

@@ -23,7 +23,7 @@ import tensorflow as tf
 from vision import data as datasets
 from vision.evaluate import Evaluation, evaluate
 from vision.models import Predictor
-from vision.registry import MODELS, WEIGHTS_DIR, ModelSpec, get_spec
+from vision.registry import WEIGHTS_DIR, ModelSpec, get_spec
 
 SEED = 42
 FASHION_SAMPLES_PER_CLASS = 4
