@@ -24,8 +24,12 @@ st.markdown(
 columns = st.columns(3)
 for index, spec in enumerate(MODELS.values()):
     with columns[index % 3].container(border=True):
-        st.subheader(spec.title)
-        st.caption(f"{DATASET_TITLES[spec.dataset]} · {spec.num_classes} classes")
+        picture, words = st.columns([1, 3])
+        thumb = loaders.thumbnail(spec.dataset)
+        if thumb is not None:
+            picture.image(thumb, width=72)
+        words.subheader(spec.title, anchor=False)
+        words.caption(f"{DATASET_TITLES[spec.dataset]} · {spec.num_classes} classes")
         st.write(spec.description)
         facts = loaders.metrics(spec.name)
         if facts:

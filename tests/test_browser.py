@@ -210,3 +210,54 @@ def test_layers_shows_feature_maps(page, app_url):
     page.get_by_text("conv1", exact=False).first.wait_for(timeout=SLOW)
     assert page.locator("[data-testid='stImage']").count() >= 2
     screenshot(page, "layers")
+
+
+def test_model_report_click_a_confusion_cell_shows_that_pair(page, app_url):
+    open_page(page, app_url, "model_report")
+    labels = MODELS["fashion_mlp"].labels
+    actual, predicted = labels.index("Shirt"), labels.index("T-shirt/top")
+    cells = page.locator(".st-key-report_matrix_fashion_mlp .js-plotly-plot "
+                         "g.scatterlayer g.trace g.points path")
+    cells.first.wait_for(state="attached", timeout=SLOW)
+    assert cells.count() == len(labels) ** 2
+    cell = cells.nth(actual * len(labels) + predicted)
+    cell.hover(force=True)  # plotly's drag layer sits on top of the markers
+    cell.click(force=True)
+    wait_until_idle(page)
+    heading = page.get_by_role("heading", name="Actual Shirt, predicted as T-shirt/top")
+    heading.wait_for(timeout=SLOW)
+    screenshot(page, "model_report")
+
+
+def prediction_line(page) -> str:
+    line = page.locator("p").filter(has_text="Prediction:").first
+    line.wait_for(timeout=SLOW)
+    return line.inner_text()
+
+
+def test_playground_rotating_changes_the_prediction(page, app_url):
+    open_page(page, app_url, "playground")
+    before = prediction_line(page)
+    slider = page.get_by_role("slider", name="Rotate (degrees)")
+    slider.focus()
+    for _ in range(18):  # 5 degrees a step: a quarter turn
+        slider.press("ArrowRight")
+    wait_until_idle(page)
+    page.wait_for_function(
+        "(before) => [...document.querySelectorAll('p')].some("
+        "p => p.innerText.includes('Prediction:') && p.innerText !== before)",
+        arg=before, timeout=SLOW)
+    assert prediction_line(page) != before
+    screenshot(page, "playground")
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("mistakes", "Silhouette"),
+    ("compare", "Compare models"),
+    ("how_cnn_works", "0.77"),
+])
+def test_study_pages_open(page, app_url, path, expected):
+    open_page(page, app_url, path)
+    page.get_by_text(expected).first.wait_for(timeout=SLOW)
+    assert page.locator("[data-testid='stException']").count() == 0
+    screenshot(page, path)

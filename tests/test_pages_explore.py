@@ -36,7 +36,7 @@ from streamlit.testing.v1 import AppTest
 import fixture_models as fm
 from ui import loaders, widgets
 from vision import registry
-from vision.architectures import MOBILENET_V1_WITH_TOP, flowers_mobilenet
+from vision.architectures import flowers_mobilenet
 from vision.data import DOODLE_CLASSES, FASHION_CLASSES, FLOWER_CLASSES
 from vision.models import Predictor
 from vision.preprocess import preprocess

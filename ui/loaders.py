@@ -106,3 +106,20 @@ def method_name(name: str, layer: str | None = None) -> str:
     spec = registry.get_spec(name)
     default = layer is None or layer == spec.cam_layer
     return "CAM" if default and spec.supports_cam else "Grad-CAM"
+
+
+@st.cache_data(show_spinner=False)
+def thumbnail(dataset: str) -> np.ndarray | None:
+    """A small picture of what a dataset's models look at, or None when no image is at hand
+    (doodles and flowers are never shipped: they come from the dataset when it is here)."""
+    from vision import data
+
+    if dataset == "fashion_mnist":
+        samples = fashion_samples()
+        return None if samples is None else 255 - samples[0][-5]  # dark on white, like a photo
+    if dataset == "quickdraw" and data.quickdraw_dir() is not None:
+        return 255 - np.load(data.quickdraw_dir() / "cat.npy", mmap_mode="r")[0]
+    if dataset in ("flowers", "imagenet") and data.flowers_dir() is not None:
+        first = data.flower_file_splits()["test"].files[0 if dataset == "flowers" else -1]
+        return data.load_flower_image(first, 96)
+    return None
