@@ -7,10 +7,7 @@ import numpy as np
 import streamlit as st
 
 from ui import loaders, widgets
-from vision.errors import VisionLabError
 from vision.explain import overlay_heatmap
-from vision.preprocess import preprocess
-from vision.registry import models_for_dataset
 
 DATASET = "imagenet"
 TOP = 5
@@ -20,25 +17,9 @@ st.markdown("MobileNet was trained on 1.2 million photos of 1000 kinds of things
             "objects, food, vehicles. Show it any photo and see its five best guesses, and "
             "where in the photo it found the evidence for each.")
 
-settings = st.columns([3, 2])
-with settings[0]:
-    image = widgets.chosen_image(DATASET, key="photo")
-with settings[1]:
-    specs = models_for_dataset(DATASET)
-    spec = widgets.model_choice(specs, key="photo_model") if len(specs) > 1 else specs[0]
-    st.caption(spec.description)
-
-if widgets.loaded_predictor(spec) is None:  # weights missing: the warning says what to do
-    st.stop()
-if image is None:
-    st.info("Upload a photo of anything: an animal, an object, a meal...",
-            icon=":material/photo_camera:")
-    st.stop()
-try:
-    prepared = preprocess(spec.preprocessing, image.pixels)
-except VisionLabError as err:
-    widgets.show_error(err)
-    st.stop()
+page = widgets.page_input(DATASET, key="photo", icon=":material/photo_camera:",
+                          prompt="Upload a photo of anything: an animal, an object, a meal...")
+spec, prepared = page.spec, page.prepared
 
 probabilities = loaders.probabilities(spec.name, prepared.model_input)
 best = [int(i) for i in np.argsort(-probabilities, kind="stable")[:TOP]]

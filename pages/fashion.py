@@ -8,10 +8,7 @@ import streamlit as st
 
 from ui import loaders, widgets
 from ui.charts import heatmap_for_crop, pixelated
-from vision.errors import VisionLabError
 from vision.explain import overlay_heatmap
-from vision.preprocess import dataset_image_input, preprocess
-from vision.registry import models_for_dataset
 
 DATASET = "fashion_mnist"
 BIG = 280  # the 28x28 input is shown ten times larger, with crisp pixels
@@ -62,44 +59,17 @@ def show_what_the_model_sees(prepared, is_sample: bool) -> None:
 st.title("Fashion", anchor=False)
 st.markdown("Show a model a piece of clothing and see what it guesses, and where it looked.")
 
-settings = st.columns([3, 2])
-with settings[0]:
-    image = widgets.chosen_image(DATASET, key="fashion")
-with settings[1]:
-    spec = widgets.model_choice(models_for_dataset(DATASET), key="fashion_model",
-                                default="fashion_cnn")
-    st.caption(spec.description)
-
-if widgets.loaded_predictor(spec) is None:  # weights missing: the warning says what to do
-    st.stop()
-if image is None:
-    st.info("Upload a photo of one piece of clothing on a plain background, or pick a sample.",
-            icon=":material/checkroom:")
-    st.stop()
-
-try:
-    if image.is_dataset_sample:
-        prepared = dataset_image_input(image.pixels)
-    else:
-        with st.spinner("Preparing the photo..."):
-            prepared = preprocess(spec.preprocessing, image.pixels)
-except VisionLabError as err:
-    widgets.show_error(err)
-    st.stop()
+page = widgets.page_input(
+    DATASET, key="fashion", default_model="fashion_cnn", icon=":material/checkroom:",
+    prompt="Upload a photo of one piece of clothing on a plain background, or pick a sample.")
+spec, image, prepared = page.spec, page.image, page.prepared
 
 probabilities = loaders.probabilities(spec.name, prepared.model_input)
-top = int(np.argmax(probabilities))
 image_signature = widgets.signature(spec.name, prepared.model_input)
 
 numbers, picture = st.columns(2, gap="large")  # on a narrow window: the guess first
 with numbers:
-    widgets.show_top1(spec.labels[top], float(probabilities[top]))
-    if image.true_label:
-        verdict = "right" if image.true_label == spec.labels[top] else "wrong"
-        st.caption(f"True class: **{image.true_label}** (the model is {verdict}) · {spec.title}")
-    else:
-        st.caption(f"Guessed by {spec.title}")
-    widgets.show_top_k(spec.labels, probabilities, key="fashion_k")
+    widgets.show_guess(page, probabilities, key="fashion_k")
 with picture:
     st.markdown("**Where the model looked**")
     if spec.cam_layer is None:

@@ -85,6 +85,9 @@ def screenshot(page, name: str) -> None:
     charts = page.locator(".js-plotly-plot")
     for index in range(charts.count()):
         charts.nth(index).locator(".main-svg").first.wait_for(timeout=SLOW)
+    # Streamlit scrolls inside its main block: grow the window to the content to capture it all
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": min(max(int(height), 900), 4000)})
     page.wait_for_timeout(800)
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import streamlit as st
@@ -14,6 +14,9 @@ from ui.charts import top_k_bars
 from vision.errors import VisionLabError
 from vision.images import decode_image
 from vision.registry import ModelSpec
+
+if TYPE_CHECKING:
+    from vision.preprocess import Preprocessed
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 SAMPLES_PER_FLOWER = 4
@@ -139,6 +142,61 @@ def loaded_predictor(spec: ModelSpec):
     except VisionLabError as err:
         st.warning(str(err), icon=":material/warning:")
         return None
+
+
+@dataclass(frozen=True)
+class PageInput:
+    """What a prediction page works on: the model, the user's image and the model-ready input."""
+
+    spec: ModelSpec
+    image: InputImage
+    prepared: "Preprocessed"
+
+
+def page_input(dataset: str, key: str, prompt: str, icon: str,
+               default_model: str | None = None) -> PageInput:
+    """The input row of a prediction page (image source on the left, model picker on the right),
+    the model loaded and the image preprocessed. Stops the page with a plain message when there
+    is nothing to predict yet: weights missing, no image, or an image that cannot be used."""
+    from vision.preprocess import dataset_image_input, preprocess
+    from vision.registry import models_for_dataset
+
+    source, model = st.columns([3, 2])
+    with source:
+        image = chosen_image(dataset, key=key)
+    with model:
+        specs = models_for_dataset(dataset)
+        spec = model_choice(specs, key=f"{key}_model", default=default_model) \
+            if len(specs) > 1 else specs[0]
+        st.caption(spec.description)
+    if loaded_predictor(spec) is None:  # weights missing: the warning says what to do
+        st.stop()
+    if image is None:
+        st.info(prompt, icon=icon)
+        st.stop()
+    try:
+        if image.is_dataset_sample:
+            prepared = dataset_image_input(image.pixels)
+        else:
+            with st.spinner("Preparing the photo..."):
+                prepared = preprocess(spec.preprocessing, image.pixels)
+    except VisionLabError as err:
+        show_error(err)
+        st.stop()
+    return PageInput(spec, image, prepared)
+
+
+def show_guess(page: PageInput, probabilities: np.ndarray, key: str) -> None:
+    """The top-1 text, whether it is right (for a dataset sample), and the top-k bars."""
+    labels, top = page.spec.labels, int(np.argmax(probabilities))
+    show_top1(labels[top], float(probabilities[top]))
+    if page.image.true_label:
+        verdict = "right" if page.image.true_label == labels[top] else "wrong"
+        st.caption(f"True class: **{page.image.true_label}** (the model is {verdict}) · "
+                   f"{page.spec.title}")
+    else:
+        st.caption(f"Guessed by {page.spec.title}")
+    show_top_k(labels, probabilities, key=key)
 
 
 def prediction_text(label: str, probability: float) -> str:

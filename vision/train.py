@@ -49,7 +49,7 @@ class Recipe:
 
 RECIPES = {
     "fashion_mlp": Recipe(epochs=60, batch_size=128, learning_rate=1e-3, patience=10),
-    "fashion_cnn": Recipe(epochs=30, batch_size=128, learning_rate=3e-3, patience=8,
+    "fashion_cnn": Recipe(epochs=40, batch_size=128, learning_rate=3e-3, patience=12,
                           mixed_precision=True),
     "fashion_deep": Recipe(epochs=20, batch_size=128, learning_rate=2e-3, patience=6,
                            mixed_precision=True),
