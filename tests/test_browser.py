@@ -65,6 +65,7 @@ def wait_until_idle(page) -> None:
     """Wait for the script run to finish (Streamlit shows a status widget while running)."""
     page.wait_for_timeout(300)
     page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=SLOW)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stSpinner]')", timeout=SLOW)
 
 
 def top1_text(page) -> str:
@@ -210,8 +211,11 @@ def test_any_photo_names_a_daisy_among_1000_classes(page, app_url):
 
 def test_layers_shows_feature_maps(page, app_url):
     open_page(page, app_url, "layers")
-    page.get_by_text("conv1", exact=False).first.wait_for(timeout=SLOW)
-    assert page.locator("[data-testid='stImage']").count() >= 2
+    page.get_by_text("Pick a sample", exact=True).first.click()
+    wait_until_idle(page)
+    page.get_by_text("conv1_relu", exact=False).first.wait_for(timeout=SLOW)
+    page.get_by_text("conv4_relu", exact=False).first.wait_for(timeout=SLOW)
+    assert page.locator("[data-testid='stImage']").count() >= 4
     screenshot(page, "layers")
 
 
