@@ -51,7 +51,7 @@ RECIPES = {
     "fashion_mlp": Recipe(epochs=60, batch_size=128, learning_rate=1e-3, patience=10),
     "fashion_cnn": Recipe(epochs=40, batch_size=128, learning_rate=3e-3, patience=12,
                           mixed_precision=True),
-    "fashion_deep": Recipe(epochs=20, batch_size=128, learning_rate=2e-3, patience=6,
+    "fashion_deep": Recipe(epochs=25, batch_size=128, learning_rate=2e-3, patience=10,
                            mixed_precision=True),
     "doodle_cnn": Recipe(epochs=30, batch_size=128, learning_rate=3e-3, patience=10,
                          balance_classes=True),
