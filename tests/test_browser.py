@@ -56,7 +56,7 @@ def page(browser):
 
 
 def open_page(page, app_url: str, path: str = "") -> None:
-    page.goto(f"{app_url}/{path}")
+    page.goto(f"{app_url}/{path}", wait_until="domcontentloaded", timeout=SLOW)
     page.locator("[data-testid='stApp']").wait_for(timeout=SLOW)
     wait_until_idle(page)
 
@@ -83,13 +83,14 @@ def top1(page) -> tuple[str, float]:
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     wait_until_idle(page)
-    charts = page.locator(".js-plotly-plot")
-    for index in range(charts.count()):
-        charts.nth(index).locator(".main-svg").first.wait_for(timeout=SLOW)
     # Streamlit scrolls inside its main block: grow the window to the content to capture it all
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": 1280, "height": min(max(int(height), 900), 4000)})
-    page.wait_for_timeout(800)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stSkeleton]')", timeout=SLOW)
+    charts = page.locator(".js-plotly-plot")
+    for index in range(charts.count()):
+        charts.nth(index).locator(".main-svg").first.wait_for(state="attached", timeout=SLOW)
+    page.wait_for_timeout(1000)
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
 
