@@ -65,7 +65,7 @@ def benchmark(name: str, repeats: int) -> None:
     spec = get_spec(name)
     model, trained = load_or_build(name)
     image = np.random.default_rng(0).uniform(0, 255, spec.input_shape).astype(np.float32)
-    print(f"{name} ({'trained' if trained else 'untrained: weights missing'}), "
+    print(f"{name} ({'with its weights' if trained else 'untrained: weights missing'}), "
           f"input {spec.input_shape}, median of {repeats}")
 
     predictor = Predictor(model, spec)
