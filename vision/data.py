@@ -8,6 +8,7 @@ home, so the same code works offline on a laptop and on a fresh machine with int
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,9 +250,10 @@ def load_flowers(size: int = 224) -> Dataset:
 
 # ---------------------------------------------------------------- ImageNet
 def imagenet_classes() -> tuple[str, ...]:
-    """The 1000 ImageNet class names in the order of the classifier's outputs (short form)."""
-    lines = (LABELS_DIR / "imagenet_classes.txt").read_text(encoding="utf-8").splitlines()
-    return tuple(line.split(",")[0].strip() for line in lines if line.strip())
+    """The 1000 ImageNet class names in the order of the classifier's outputs (short form: the
+    first of each class's synonyms)."""
+    names = json.loads((LABELS_DIR / "imagenet_classes.json").read_text(encoding="utf-8"))
+    return tuple(name.split(",")[0].strip() for name in names)
 
 
 def pretrained_weights_path(filename: str) -> str | None:
