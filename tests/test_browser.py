@@ -140,9 +140,10 @@ def test_fashion_upload_a_photo_and_switch_models(page, app_url):
     screenshot(page, "fashion")
 
     page.get_by_text("Fashion MLP", exact=True).click()
+    page.get_by_text("has no convolutional layers").wait_for(timeout=SLOW)
     wait_until_idle(page)
+    assert page.get_by_text("Guessed by Fashion MLP").count() == 1
     assert top1(page)[0] == "Trouser"
-    assert page.get_by_text("has no convolutional layers").count() == 1
 
 
 def test_fashion_refuses_a_file_that_is_not_an_image(page, app_url):
