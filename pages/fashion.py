@@ -12,7 +12,6 @@ from vision.explain import overlay_heatmap
 
 DATASET = "fashion_mnist"
 BIG = 280  # the 28x28 input is shown ten times larger, with crisp pixels
-METHOD_NAMES = {"CAM": "CAM", "GradCAM": "Grad-CAM"}
 
 
 def show_heatmaps(spec, prepared, probabilities, image_signature, from_photo: bool) -> None:
@@ -23,7 +22,7 @@ def show_heatmaps(spec, prepared, probabilities, image_signature, from_photo: bo
         label="Explain the class (why not Shirt?)")
     alpha = widgets.opacity("fashion_opacity")
     explanation = loaders.explanation(spec.name, prepared.model_input, class_index)
-    method = METHOD_NAMES.get(type(loaders.explainer(spec.name)).__name__, "Heat map")
+    method = loaders.method_name(spec.name)
     input28 = prepared.model_input[..., 0].astype(np.uint8)
     crop = next((step.image for step in prepared.steps if step.name == "cropped"), None)
     pictures = st.columns(2 if from_photo and crop is not None else 1)

@@ -21,16 +21,17 @@ def predictor(name: str):
 
 
 @st.cache_resource(show_spinner="Preparing the heat map...")
-def explainer(name: str, layer: str | None = None, method: str = "auto"):
-    """CAM / Grad-CAM for a model, built once per (model, layer, method); None without conv layers."""
+def explainer(name: str, layer: str | None = None):
+    """The explainer of a model's layer, built once per (model, layer): classic CAM on the model's
+    CAM layer when it allows it, Grad-CAM on any other layer; None for a model without conv layers.
+    `layer` None means the registry's CAM layer."""
     from vision import explain
 
     model = predictor(name).model
     spec = registry.get_spec(name)
-    if method == "auto" and layer is None:
+    if layer is None or layer == spec.cam_layer:
         return explain.explainer_for(model, spec)
-    cls = explain.CAM if method == "cam" else explain.GradCAM
-    return cls(model, layer or spec.cam_layer)
+    return explain.GradCAM(model, layer)
 
 
 @st.cache_resource(show_spinner="Preparing the layers...")
@@ -85,8 +86,6 @@ def probabilities(name: str, model_input: np.ndarray) -> np.ndarray:
 def explanation(name: str, model_input: np.ndarray, class_index: int, layer: str | None = None):
     """The heat map of one model-ready image for one class: CAM / Grad-CAM on `layer`, or on the
     model's default layer when None. None for a model without conv layers."""
-    if layer == registry.get_spec(name).cam_layer:
-        layer = None  # the default explainer: classic CAM where the model allows it
     explainer_ = explainer(name, layer)
     if explainer_ is None:
         return None
@@ -103,9 +102,9 @@ def conv_layers(name: str) -> list[str]:
 
 def method_name(name: str, layer: str | None = None) -> str:
     """ "CAM" or "Grad-CAM": the method `explanation(name, ..., layer)` uses."""
-    spec = registry.get_spec(name)
-    default = layer is None or layer == spec.cam_layer
-    return "CAM" if default and spec.supports_cam else "Grad-CAM"
+    from vision.explain import CAM
+
+    return "CAM" if isinstance(explainer(name, layer), CAM) else "Grad-CAM"
 
 
 @st.cache_data(show_spinner=False)
