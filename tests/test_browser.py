@@ -217,7 +217,12 @@ def test_layers_shows_feature_maps(page, app_url):
     wait_until_idle(page)
     page.get_by_text("conv1_relu", exact=False).first.wait_for(timeout=SLOW)
     page.get_by_text("conv4_relu", exact=False).first.wait_for(timeout=SLOW)
-    assert page.locator("[data-testid='stImage']").count() >= 4
+    # Streamlit loads its image component lazily, so on a busy machine the layer names arrive
+    # before the pictures: wait for the pictures themselves, decoded, not just for the text.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stImage] img')]"
+        ".filter(img => img.complete && img.naturalWidth > 0).length >= 4", timeout=SLOW)
+    assert page.get_by_text("Maps numbered row by row").count() >= 4
     screenshot(page, "layers")
 
 
