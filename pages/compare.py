@@ -5,9 +5,8 @@ import logging
 
 import streamlit as st
 
-from ui import loaders, study
+from ui import loaders, study, widgets
 from ui.charts import top_k_bars
-from ui.widgets import show_error
 from vision.errors import VisionLabError
 from vision.registry import DATASET_TITLES, models_for_dataset
 from vision.study import disagreement
@@ -35,16 +34,16 @@ st.markdown("The same picture through every model trained on the same data. Wher
 dataset = st.radio("Dataset", DATASETS, format_func=DATASET_TITLES.get, horizontal=True,
                    key="compare_dataset")
 specs = models_for_dataset(dataset)
-image = study.study_input(dataset, key=f"compare_{dataset}")
+image = widgets.chosen_image(dataset, key=f"compare_{dataset}", start_with_sample=True)
 if image is None:
     st.info("Choose a sample or upload a picture to compare the models.")
     st.stop()
 
 try:  # once per kind of preprocessing, so a picture that cannot be used is reported once
-    inputs_by_kind = {kind: study.model_input(image, kind)
+    inputs_by_kind = {kind: widgets.prepared_input(image, kind).model_input
                       for kind in dict.fromkeys(spec.preprocessing for spec in specs)}
 except VisionLabError as err:
-    show_error(err)
+    widgets.show_error(err)
     st.stop()
 
 results: dict[str, dict | None] = {}

@@ -10,7 +10,6 @@ from ui import loaders, widgets
 from ui.charts import colour_scale_bar, colourise, pixelated
 from vision.activations import normalise_maps, tile_maps
 from vision.errors import EmptyCanvasError, VisionLabError
-from vision.preprocess import dataset_image_input, preprocess
 from vision.registry import MODELS
 
 MAX_DEFAULT_LAYERS = 12  # more layers than this (MobileNet): start with a few, let the user pick
@@ -22,31 +21,6 @@ SCALE_NAMES = {
 SCALE_HELP = ("Each map on its own: every map stretched to its own range, to see its pattern. "
               "Per layer: one range per layer, to see which maps are strong. Shared: one range for "
               "every layer shown, to compare layers.")
-CURRENT_DRAWING = "The current drawing"
-UPLOAD_DRAWING = "Upload a drawing"
-
-
-def chosen_input(spec):
-    """(pixels, is_dataset_sample) for the chosen model's dataset, or None (the reason is shown)."""
-    if spec.dataset != "quickdraw":
-        image = widgets.chosen_image(spec.dataset, key=f"layers_{spec.dataset}")
-        if image is None:
-            st.info("Upload an image or pick a sample to see what every layer makes of it.",
-                    icon=":material/layers:")
-            return None
-        return image.pixels, image.is_dataset_sample
-    source = st.radio("Input", [CURRENT_DRAWING, UPLOAD_DRAWING], horizontal=True,
-                      key="layers_doodle_source", label_visibility="collapsed")
-    if source == UPLOAD_DRAWING:
-        image = widgets.uploaded_image("layers_doodle_upload",
-                                       "Upload a drawing (dark lines on white)")
-        return None if image is None else (image.pixels, False)
-    drawing = st.session_state.get(widgets.DRAWING_KEY)
-    if drawing is None:
-        st.info("Draw something on the Doodle page first: its current drawing appears here.",
-                icon=":material/draw:")
-        return None
-    return drawing, False
 
 
 def default_layers(names: list[str]) -> list[str]:
@@ -84,13 +58,16 @@ settings = st.columns([2, 3])
 with settings[0]:
     spec = widgets.model_choice(conv_models, key="layers_model", default="fashion_cnn")
 with settings[1]:
-    picked = chosen_input(spec)
+    image = widgets.chosen_image(spec.dataset, key=f"layers_{spec.dataset}", start_with_sample=True)
 
-if widgets.loaded_predictor(spec) is None or picked is None:
+if widgets.loaded_predictor(spec) is None:
     st.stop()
-pixels, is_sample = picked
+if image is None:
+    st.info("Upload an image or pick a sample to see what every layer makes of it.",
+            icon=":material/layers:")
+    st.stop()
 try:
-    prepared = dataset_image_input(pixels) if is_sample else preprocess(spec.preprocessing, pixels)
+    prepared = widgets.prepared_input(image, spec.preprocessing)
 except EmptyCanvasError as err:
     st.info(f"Draw something on the Doodle page first. {err}", icon=":material/draw:")
     st.stop()

@@ -8,9 +8,8 @@ import logging
 import numpy as np
 import streamlit as st
 
-from ui import loaders, study
+from ui import loaders, study, widgets
 from ui.charts import top_k_bars
-from ui.widgets import show_error
 from vision.errors import VisionLabError
 from vision.insight import occlusion_sensitivity, perturb, rotation_sweep
 from vision.registry import get_spec
@@ -96,7 +95,7 @@ def live_lab(name: str, base: np.ndarray) -> None:
         top = predictor.top_k(changed, k=5)
         before = predictor.top_k(base, k=1)
     except VisionLabError as err:
-        show_error(err)
+        widgets.show_error(err)
         return
     st.markdown(f"**Prediction:** {top.label} ({top.probability:.1%})  \n"
                 f"Before the changes: {before.label} ({before.probability:.1%})")
@@ -205,16 +204,16 @@ spec = get_spec(name)
 if not study.has_weights(name):
     st.warning(study.not_trained_message(name) + " Pick another model meanwhile.")
     st.stop()
-image = study.study_input(spec.dataset, key=f"playground_{spec.dataset}")
+image = widgets.chosen_image(spec.dataset, key=f"playground_{spec.dataset}", start_with_sample=True)
 if image is None:
     st.info("Choose a sample or upload a picture to play with.")
     st.stop()
 try:
-    base = study.model_input(image, spec.preprocessing)
+    base = widgets.prepared_input(image, spec.preprocessing).model_input
     predictor = loaders.predictor(name)
     original = predictor.top_k(base, k=1)
 except VisionLabError as err:
-    show_error(err)
+    widgets.show_error(err)
     st.stop()
 
 live_lab(name, base)

@@ -142,6 +142,7 @@ def test_fashion_upload_a_photo_and_switch_models(page, app_url):
     page.get_by_text("Fashion MLP", exact=True).click()
     page.get_by_text("has no convolutional layers").wait_for(timeout=SLOW)
     wait_until_idle(page)
+    page.get_by_text("Guessed by Fashion MLP").first.wait_for(timeout=SLOW)
     assert page.get_by_text("Guessed by Fashion MLP").count() == 1
     assert top1(page)[0] == "Trouser"
 

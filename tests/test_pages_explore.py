@@ -449,11 +449,18 @@ def test_layers_uses_the_current_drawing_for_the_doodle_model():
     at = page("layers").run()
     at.radio(key="layers_model").set_value("doodle_cnn").run()
     assert_no_exception(at)
-    assert any("Draw something on the Doodle page first" in i.value for i in at.info)
+    # no drawing yet: a test doodle, and an invitation to draw one
+    assert at.radio(key="layers_quickdraw_source").value == "Pick a sample"
+    assert any("Draw something on the Doodle page" in c.value for c in at.caption)
+    assert at.multiselect(key="layers_pick_doodle_cnn").value  # layers are shown
+
+    at = page("layers")  # back from the Doodle page with a drawing: the page starts from it
     at.session_state["doodle_canvas"] = canvas()
     at.run()
+    at.radio(key="layers_model").set_value("doodle_cnn").run()
     assert_no_exception(at)
-    assert at.multiselect(key="layers_pick_doodle_cnn").value  # layers are shown
+    assert at.radio(key="layers_quickdraw_source").value == "Current drawing"
+    assert at.multiselect(key="layers_pick_doodle_cnn").value
     at.session_state["doodle_canvas"] = canvas(strokes=False)  # the drawing was cleared
     at.run()
     assert_no_exception(at)

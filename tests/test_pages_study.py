@@ -275,7 +275,7 @@ def test_compare_uses_the_doodle_canvas():
     at.session_state["doodle_canvas"] = canvas
     at.session_state["compare_dataset"] = "quickdraw"
     ok(at.run())
-    assert at.radio(key="compare_quickdraw_doodle_source").value == "Current drawing"
+    assert at.radio(key="compare_quickdraw_source").value == "Current drawing"
     assert texts(at.subheader) == ["Doodle CNN"]
     assert any("Doodle CNN is not trained yet" in w for w in texts(at.warning))
 

@@ -15,7 +15,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui import loaders
-from ui.widgets import InputImage, chosen_image, flower_samples, uploaded_image
 from vision import registry
 from vision.errors import VisionLabError
 from vision.insight import EvalFile, load_eval
@@ -32,7 +31,6 @@ CLUSTER_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279
 NOISE_COLOUR = "#9e9e9e"
 INK_SCALE = [[0.0, "#1f2937"], [1.0, "#f8fafc"]]  # -1 background dark, +1 ink light
 MATCH_SCALE = [[0.0, "#d6604d"], [1.0, "#4393c3"]]  # -1 mismatch red, +1 match blue
-DOODLE_CANVAS_KEY = "doodle_canvas"
 THUMB_SIDE = 112
 
 
@@ -143,60 +141,6 @@ def explainer_or_none(name: str):
 def cam_name(name: str) -> str:
     spec = registry.get_spec(name)
     return "CAM" if spec.supports_cam else "Grad-CAM"
-
-
-# ---------------------------------------------------------------- input widgets
-@st.cache_data(show_spinner=False)
-def doodle_samples(per_class: int = 2) -> list[tuple[np.ndarray, str, str]] | None:
-    """A few test doodles per class as (pixels, caption, label), or None without the data."""
-    from vision import data
-
-    if data.quickdraw_dir() is None:
-        return None
-    images, labels = data.load_doodle_arrays()
-    rows = data.doodle_test_indices()
-    samples = []
-    for index, name in enumerate(data.DOODLE_CLASSES):
-        for row in [r for r in rows if labels[r] == index][:per_class]:
-            samples.append((images[row], f"test doodle {int(row)}", name))
-    return samples
-
-
-def study_input(dataset: str, key: str) -> InputImage | None:
-    """The image to study: for doodles the drawing from the Doodle page, a test doodle or an
-    upload; for the other datasets the shared picker (upload, sample, surprise)."""
-    if dataset != "quickdraw":
-        has_samples = (loaders.fashion_samples() is not None if dataset == "fashion_mnist"
-                       else flower_samples() is not None)
-        if has_samples and f"{key}_source" not in st.session_state:
-            st.session_state[f"{key}_source"] = "Pick a sample"  # start from a sample, not an upload
-        return chosen_image(dataset, key)
-    canvas = st.session_state.get(DOODLE_CANVAS_KEY)
-    samples = doodle_samples()
-    sources = (["Current drawing"] if canvas is not None else []) + \
-        (["Pick a test doodle"] if samples else []) + ["Upload a drawing"]
-    source = st.radio("Doodle", sources, horizontal=True, key=f"{key}_doodle_source",
-                      label_visibility="collapsed")
-    if canvas is None:
-        st.caption("Draw something on the Doodle page and it appears here as *Current drawing*.")
-    if source == "Current drawing":
-        return InputImage(np.asarray(canvas), "your drawing")
-    if source == "Pick a test doodle":
-        index = st.selectbox("Test doodle", range(len(samples)), key=f"{key}_doodle_sample",
-                             format_func=lambda i: f"{samples[i][2]} ({samples[i][1]})")
-        pixels, caption, label = samples[index]
-        return InputImage(pixels, caption, is_dataset_sample=True, true_label=label)
-    return uploaded_image(f"{key}_doodle_upload", "Upload a drawing (dark ink on white)")
-
-
-def model_input(image: InputImage, preprocessing: str) -> np.ndarray:
-    """What a model takes for this picture: dataset samples as they are, the rest preprocessed.
-    Raises InvalidImageError (plain message) when the picture cannot be used."""
-    from vision.preprocess import dataset_image_input, preprocess
-
-    if image.is_dataset_sample:
-        return dataset_image_input(image.pixels).model_input
-    return preprocess(preprocessing, image.pixels).model_input
 
 
 # ---------------------------------------------------------------- figures: model report

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 SAMPLES_PER_FLOWER = 4
+DRAWING_KEY = "doodle_canvas"            # st.session_state: the latest canvas, RGBA uint8
+DRAWING_JSON_KEY = "doodle_canvas_json"  # st.session_state: its strokes, to draw them again
+# the image sources a picker offers
+CURRENT_DRAWING, UPLOAD, UPLOAD_DRAWING = "Current drawing", "Upload a photo", "Upload a drawing"
+SAMPLE, SURPRISE = "Pick a sample", "Surprise me"
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,22 @@ def flower_samples() -> list[tuple[np.ndarray, str, str]] | None:
     return samples
 
 
+@st.cache_data(show_spinner="Loading the sample doodles...")
+def doodle_samples(per_class: int = 2) -> list[tuple[np.ndarray, str, str]] | None:
+    """A few test doodles per class as (pixels, caption, label), or None without the data."""
+    from vision import data
+
+    if data.quickdraw_dir() is None:
+        return None
+    images, labels = data.load_doodle_arrays()
+    rows = data.doodle_test_indices()
+    samples = []
+    for index, name in enumerate(data.DOODLE_CLASSES):
+        for row in [r for r in rows if labels[r] == index][:per_class]:
+            samples.append((images[row], f"test doodle {int(row)}", name))
+    return samples
+
+
 def _samples(dataset: str) -> list[tuple[np.ndarray, str, str]] | None:
     if dataset == "fashion_mnist":
         shipped = loaders.fashion_samples()
@@ -84,25 +105,42 @@ def _samples(dataset: str) -> list[tuple[np.ndarray, str, str]] | None:
         return [(image, f"test image {i}", FASHION_CLASSES[y]) for i, (image, y) in enumerate(zip(images, labels))]
     if dataset in ("flowers", "imagenet"):
         return flower_samples()
+    if dataset == "quickdraw":
+        return doodle_samples()
     return None
 
 
-def chosen_image(dataset: str, key: str) -> InputImage | None:
-    """The image to work on: an upload, a sample from a gallery, or a surprise sample.
+def chosen_image(dataset: str, key: str, start_with_sample: bool = False) -> InputImage | None:
+    """The image to work on: an upload, a sample from a gallery, a surprise sample, or (for
+    doodles) the current drawing of the Doodle page. None until there is one.
 
-    Fashion samples are shipped with the weights; flower samples appear when the flower data is
-    on this machine, otherwise the page invites an upload.
+    Samples are shipped with the Fashion weights; flower and doodle samples appear when their
+    data is on this machine, otherwise the page invites an upload. Doodles start from the current
+    drawing when there is one; `start_with_sample` starts the other datasets from a sample.
     """
     samples = _samples(dataset)
-    sources = ["Upload a photo"] + (["Pick a sample", "Surprise me"] if samples else [])
+    gallery = [SAMPLE, SURPRISE] if samples else []
+    if dataset == "quickdraw":
+        drawing = st.session_state.get(DRAWING_KEY)
+        sources = ([CURRENT_DRAWING] if drawing is not None else []) + gallery + [UPLOAD_DRAWING]
+    else:
+        drawing = None
+        sources = [UPLOAD] + gallery
+        if start_with_sample and samples and f"{key}_source" not in st.session_state:
+            st.session_state[f"{key}_source"] = SAMPLE
     source = st.radio("Image", sources, horizontal=True, key=f"{key}_source",
                       label_visibility="collapsed")
-    if source == "Upload a photo":
+    if dataset == "quickdraw" and drawing is None:
+        st.caption("Draw something on the Doodle page and it appears here as *Current drawing*.")
+    if source == CURRENT_DRAWING:
+        return InputImage(np.asarray(drawing), "your drawing")
+    if source in (UPLOAD, UPLOAD_DRAWING):
         if not samples and dataset in ("flowers", "imagenet"):
             st.caption("Sample photos appear here when the flower dataset is on this machine "
                        "(`$VISION_LAB_DATA/flowers`).")
-        return uploaded_image(f"{key}_upload")
-    if source == "Surprise me":
+        return uploaded_image(f"{key}_upload", "Upload a drawing (dark ink on white)"
+                              if source == UPLOAD_DRAWING else UPLOAD)
+    if source == SURPRISE:
         if st.button("Another one", key=f"{key}_surprise", icon=":material/casino:") or \
                 f"{key}_surprise_index" not in st.session_state:
             st.session_state[f"{key}_surprise_index"] = int(np.random.default_rng().integers(len(samples)))
@@ -153,12 +191,21 @@ class PageInput:
     prepared: "Preprocessed"
 
 
+def prepared_input(image: InputImage, preprocessing: str) -> "Preprocessed":
+    """What a model takes for this picture: dataset samples as they are, the rest preprocessed.
+    Raises a VisionLabError (plain message) when the picture cannot be used."""
+    from vision.preprocess import dataset_image_input, preprocess
+
+    if image.is_dataset_sample:
+        return dataset_image_input(image.pixels)
+    return preprocess(preprocessing, image.pixels)
+
+
 def page_input(dataset: str, key: str, prompt: str, icon: str,
                default_model: str | None = None) -> PageInput:
     """The input row of a prediction page (image source on the left, model picker on the right),
     the model loaded and the image preprocessed. Stops the page with a plain message when there
     is nothing to predict yet: weights missing, no image, or an image that cannot be used."""
-    from vision.preprocess import dataset_image_input, preprocess
     from vision.registry import models_for_dataset
 
     source, model = st.columns([3, 2])
@@ -175,11 +222,8 @@ def page_input(dataset: str, key: str, prompt: str, icon: str,
         st.info(prompt, icon=icon)
         st.stop()
     try:
-        if image.is_dataset_sample:
-            prepared = dataset_image_input(image.pixels)
-        else:
-            with st.spinner("Preparing the photo..."):
-                prepared = preprocess(spec.preprocessing, image.pixels)
+        with st.spinner("Preparing the photo..."):
+            prepared = prepared_input(image, spec.preprocessing)
     except VisionLabError as err:
         show_error(err)
         st.stop()
@@ -266,8 +310,6 @@ def signature(*parts: object) -> str:
 
 
 # ---------------------------------------------------------------- the drawing canvas
-DRAWING_KEY = "doodle_canvas"            # st.session_state: the latest canvas, RGBA uint8
-DRAWING_JSON_KEY = "doodle_canvas_json"  # st.session_state: its strokes, to draw them again
 CANVAS_SIDE = 320
 # Any pen works (the doodle preprocessing thins the strokes and redraws them at the dataset's
 # width); this one looks like a felt pen at the size a drawing usually takes on the canvas.
