@@ -4,6 +4,7 @@ import logging
 
 import streamlit as st
 
+from ui import loaders
 from vision.errors import VisionLabError
 
 st.set_page_config(page_title="Vision Lab", page_icon=":material/visibility:", layout="wide")
@@ -27,6 +28,8 @@ PAGES = {
 }
 
 page = st.navigation(PAGES)
+loaders.keep_compiled_kernels()
+loaders.start_preloading()
 
 with st.sidebar:
     st.caption(

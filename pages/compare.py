@@ -50,7 +50,7 @@ results: dict[str, dict | None] = {}
 problems: dict[str, str] = {}
 with st.spinner("Running every model..."):
     for spec in specs:
-        if not study.has_weights(spec.name):
+        if not spec.weights_available:
             problems[spec.name] = study.not_trained_message(spec.name)
             continue
         try:

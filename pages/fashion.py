@@ -59,7 +59,7 @@ st.title("Fashion", anchor=False)
 st.markdown("Show a model a piece of clothing and see what it guesses, and where it looked.")
 
 page = widgets.page_input(
-    DATASET, key="fashion", default_model="fashion_cnn", icon=":material/checkroom:",
+    DATASET, key="fashion", icon=":material/checkroom:",
     prompt="Upload a photo of one piece of clothing on a plain background, or pick a sample.")
 spec, image, prepared = page.spec, page.image, page.prepared
 

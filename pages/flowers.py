@@ -18,7 +18,7 @@ st.markdown(
     "scratch on the same photos to see what that head start is worth.")
 
 page = widgets.page_input(
-    DATASET, key="flowers", default_model="flowers_mobilenet", icon=":material/local_florist:",
+    DATASET, key="flowers", icon=":material/local_florist:",
     prompt="Upload a photo of a daisy, dandelion, rose, sunflower or tulip.")
 spec, prepared = page.spec, page.prepared
 

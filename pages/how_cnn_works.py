@@ -199,7 +199,7 @@ def show_real() -> None:
         st.warning("The Fashion-MNIST sample images are missing (`weights/fashion_samples.npz`); "
                    "they are written when a Fashion model is trained.")
         return
-    if not get_spec(REAL_MODEL).weights_path.is_file():
+    if not get_spec(REAL_MODEL).weights_available:
         st.warning(study.not_trained_message(REAL_MODEL))
         return
     images, labels = samples

@@ -128,7 +128,7 @@ def show_cell(name: str, cell: tuple[int, int], labels: tuple[str, ...]) -> None
         st.caption(finder.missing_message() or "Some of these test images are not available here.")
     images = [p for _, p in found]
     spec = registry.get_spec(name)
-    show_cam = spec.cam_layer is not None and study.has_weights(name) and st.toggle(
+    show_cam = spec.cam_layer is not None and spec.weights_available and st.toggle(
         f"Show the {study.cam_name(name)} heat map of the predicted class", value=True,
         key="report_show_cam")
     overlays = None
@@ -142,7 +142,7 @@ def show_cell(name: str, cell: tuple[int, int], labels: tuple[str, ...]) -> None
             st.warning("The heat maps could not be computed; here are the images alone.")
     elif spec.cam_layer is None:
         st.caption(f"{spec.title} has no convolutional layer, so it has no heat map.")
-    elif not study.has_weights(name):
+    elif not spec.weights_available:
         st.caption("The heat maps need the model's weights file, which is missing.")
 
     captions = []

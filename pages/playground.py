@@ -201,7 +201,7 @@ names = study.trained_models()
 name = st.selectbox("Model", names, index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0,
                     format_func=study.model_title, key="playground_model")
 spec = get_spec(name)
-if not study.has_weights(name):
+if not spec.weights_available:
     st.warning(study.not_trained_message(name) + " Pick another model meanwhile.")
     st.stop()
 image = widgets.chosen_image(spec.dataset, key=f"playground_{spec.dataset}", start_with_sample=True)

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -25,17 +26,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, timeout: float = 90) -> subprocess.Popen:
-    """Start the app on localhost and wait until its health check answers."""
-    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", TF_CPP_MIN_LOG_LEVEL="3")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def start_server(port: int, preload: bool = True, timeout: float = 90) -> subprocess.Popen:
+    """Start the app on localhost and wait until its health check answers. `preload` False
+    turns the background loading of the models off (VISION_LAB_PRELOAD=0).
+
+    The server's output goes to a log file (its path is `process.log_path`), never to a pipe:
+    a pipe nobody reads fills up, and the server then hangs in its next log call."""
+    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", TF_CPP_MIN_LOG_LEVEL="3",
+               VISION_LAB_PRELOAD="1" if preload else "0")
+    log = tempfile.NamedTemporaryFile(prefix="vision-lab-server-", suffix=".log", delete=False)
+    with log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process.log_path = Path(log.name)
     deadline = time.time() + timeout
     while time.time() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("streamlit exited: " + process.stderr.read().decode()[-2000:])
+            raise RuntimeError("streamlit exited: " + process.log_path.read_text()[-2000:])
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
                 if r.status == 200:
@@ -43,4 +52,4 @@ def start_server(port: int, timeout: float = 90) -> subprocess.Popen:
         except OSError:
             time.sleep(0.5)
     process.kill()
-    raise RuntimeError("streamlit did not start in time")
+    raise RuntimeError(f"streamlit did not start in time; its log: {process.log_path}")

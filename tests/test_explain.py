@@ -86,6 +86,19 @@ def test_heatmap_contract_for_every_class(models, name, method):
 
 
 @pytest.mark.parametrize("method", [CAM, GradCAM])
+def test_warm_up_traces_once_and_changes_no_result(models, method):
+    model = models("gap_cnn")
+    image = image_for(model, seed=5)
+    cold = method(model)
+    expected = cold(image, 1)
+    warm = method(model)
+    warm.warm_up()
+    assert warm._forward.experimental_get_tracing_count() == 1
+    np.testing.assert_allclose(warm(image, 1), expected, atol=1e-6)
+    assert warm._forward.experimental_get_tracing_count() == 1  # the user's call reused it
+
+
+@pytest.mark.parametrize("method", [CAM, GradCAM])
 def test_default_target_is_the_predicted_class(models, method):
     model = models("gap_cnn")
     image = image_for(model, seed=3)

@@ -1,6 +1,11 @@
 """The registry describes every model truthfully, and the compiled prediction call agrees with
 Keras."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +14,8 @@ from vision.errors import UnknownModelError, WeightsMissingError
 from vision.models import Predictor, load_model, top_k_from_probabilities
 from vision.preprocess import PREPROCESSORS
 from vision import registry
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("name", [n for n, s in registry.MODELS.items() if s.trained_here])
@@ -55,3 +62,76 @@ def test_top_k_is_sorted_and_labelled():
     assert top.labels == ("b", "d", "a") and top.label == "b"
     assert np.allclose(top.probabilities, [0.5, 0.35, 0.1]) and top.probability == pytest.approx(0.5)
     assert len(top_k_from_probabilities(probs, ("a", "b", "c", "d"), k=10).labels) == 4
+
+
+def test_every_dataset_opens_with_one_of_its_own_models():
+    datasets = {spec.dataset for spec in registry.MODELS.values()}
+    assert set(registry.DEFAULT_MODELS) == datasets
+    for dataset, name in registry.DEFAULT_MODELS.items():
+        assert registry.get_spec(name).dataset == dataset
+
+
+def test_preloading_loads_each_model_once_default_models_first(monkeypatch):
+    from ui import loaders
+
+    specs = {name: registry.get_spec(name) for name in ("fashion_mlp", "fashion_cnn")}
+    monkeypatch.setattr(registry, "MODELS", specs)
+    monkeypatch.setattr(registry, "DEFAULT_MODELS", {"fashion_mnist": "fashion_cnn"})
+    monkeypatch.setenv("VISION_LAB_PRELOAD", "1")
+    loaded = []
+    real_load = Predictor.load.__func__
+
+    def counting_load(cls, name):
+        loaded.append(name)
+        return real_load(cls, name)
+
+    monkeypatch.setattr(Predictor, "load", classmethod(counting_load))
+    for cached in (loaders.predictor, loaders._explainer, loaders.start_preloading):
+        cached.clear()
+    thread = loaders.start_preloading()
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert loaded == ["fashion_cnn", "fashion_mlp"]  # the page's default model first
+    assert loaders.start_preloading() is thread  # once per server
+    model = loaders.predictor("fashion_cnn")
+    model.probabilities(np.zeros(model.input_shape, np.float32))
+    assert model._call.experimental_get_tracing_count() == 1  # the warm-up's trace, reused
+    heat_maps = loaders.explainer("fashion_cnn")
+    assert loaders.explainer("fashion_cnn", registry.get_spec("fashion_cnn").cam_layer) is heat_maps
+    assert loaded == ["fashion_cnn", "fashion_mlp"]  # the pages find them loaded
+    assert heat_maps._forward.experimental_get_tracing_count() == 1  # and warmed up
+    assert loaders.explainer("fashion_mlp") is None  # no conv layer, no heat map
+    for cached in (loaders.predictor, loaders._explainer, loaders.start_preloading):
+        cached.clear()
+
+
+def test_preloading_can_be_turned_off(monkeypatch):
+    from ui import loaders
+
+    monkeypatch.setenv("VISION_LAB_PRELOAD", "0")
+    loaders.start_preloading.clear()
+    assert loaders.start_preloading() is None
+    loaders.start_preloading.clear()
+
+
+def test_script_runs_keep_tensorflow_kernels_once_the_app_says_so():
+    # In a fresh process: once the hook is replaced it stays replaced.
+    script = """
+import keras
+from streamlit.testing.v1 import AppTest
+from ui import loaders
+
+calls = []
+keras.backend.clear_session = lambda *args, **kwargs: calls.append(1)
+AppTest.from_string("import streamlit as st\\nst.write('hi')").run()
+before = len(calls)
+loaders.keep_compiled_kernels()
+AppTest.from_string("import streamlit as st\\nst.write('hi')").run()
+print(before, len(calls) - before)
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert result.returncode == 0, result.stderr[-2000:]
+    cleared_by_streamlit, cleared_after = map(int, result.stdout.split()[-2:])
+    assert cleared_by_streamlit == 1  # Streamlit clears the Keras session after a run...
+    assert cleared_after == 0  # ...and no longer once the app keeps its kernels

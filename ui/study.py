@@ -74,11 +74,6 @@ def model_title(name: str) -> str:
     return registry.get_spec(name).title
 
 
-def has_weights(name: str) -> bool:
-    spec = registry.get_spec(name)
-    return not spec.trained_here or spec.weights_path.is_file()
-
-
 def not_trained_message(name: str) -> str:
     return (f"{model_title(name)} is not trained yet: its weights are missing. "
             f"Train it with `python -m vision.train {name}`.")

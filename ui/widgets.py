@@ -154,18 +154,13 @@ def chosen_image(dataset: str, key: str, start_with_sample: bool = False) -> Inp
 
 
 # ---------------------------------------------------------------- models and predictions
-def weights_available(spec: ModelSpec) -> bool:
-    """Whether a model can be loaded here: its trained weights file exists, or it is pretrained."""
-    return not spec.trained_here or spec.weights_path.is_file()
-
-
 def model_choice(specs: Sequence[ModelSpec], key: str, default: str | None = None,
                  label: str = "Model") -> ModelSpec:
     """The model the user picked. The preselected one is `default` when its weights are here,
     else the first model whose weights are here."""
     specs = list(specs)
     names = [spec.name for spec in specs]
-    ready = [spec.name for spec in specs if weights_available(spec)]
+    ready = [spec.name for spec in specs if spec.weights_available]
     preferred = default if default in ready else (ready[0] if ready else names[0])
     by_name = {spec.name: spec for spec in specs}
     name = st.radio(label, names, index=names.index(preferred), key=key, horizontal=True,
@@ -201,19 +196,18 @@ def prepared_input(image: InputImage, preprocessing: str) -> "Preprocessed":
     return preprocess(preprocessing, image.pixels)
 
 
-def page_input(dataset: str, key: str, prompt: str, icon: str,
-               default_model: str | None = None) -> PageInput:
+def page_input(dataset: str, key: str, prompt: str, icon: str) -> PageInput:
     """The input row of a prediction page (image source on the left, model picker on the right),
     the model loaded and the image preprocessed. Stops the page with a plain message when there
     is nothing to predict yet: weights missing, no image, or an image that cannot be used."""
-    from vision.registry import models_for_dataset
+    from vision.registry import DEFAULT_MODELS, models_for_dataset
 
     source, model = st.columns([3, 2])
     with source:
         image = chosen_image(dataset, key=key)
     with model:
         specs = models_for_dataset(dataset)
-        spec = model_choice(specs, key=f"{key}_model", default=default_model) \
+        spec = model_choice(specs, key=f"{key}_model", default=DEFAULT_MODELS.get(dataset)) \
             if len(specs) > 1 else specs[0]
         st.caption(spec.description)
     if loaded_predictor(spec) is None:  # weights missing: the warning says what to do

@@ -2,6 +2,8 @@
 
 For each model, one image, median of `--repeats` timed calls after one warm-up call:
 - prediction through `Predictor.probabilities` (tf.function, fixed signature) vs `model.predict`;
+- the same compiled prediction right after `keras.backend.clear_session()` (what Streamlit
+  does after every script run, unless the app stops it: see `ui.loaders.keep_compiled_kernels`);
 - Grad-CAM through `GradCAM` (gradient model and tf.function built once) vs the keras-io recipe
   (a new keras.Model and an eager GradientTape on every call);
 then the process's peak memory. Uses the shipped weights, or an untrained model when they are
@@ -73,6 +75,14 @@ def benchmark(name: str, repeats: int) -> None:
     slow = median_seconds(lambda: model.predict(image[None], verbose=0), repeats)
     print(f"  predict   compiled {fast * 1e3:8.2f} ms   model.predict {slow * 1e3:8.2f} ms"
           f"   x{slow / fast:.1f}")
+
+    def predict_after_clear_session():
+        keras.backend.clear_session(free_memory=False)  # drops TensorFlow's compiled kernels
+        predictor.probabilities(image)
+
+    cleared = median_seconds(predict_after_clear_session, repeats)
+    print(f"  predict   kernels kept {fast * 1e3:5.2f} ms   after clear_session {cleared * 1e3:6.2f} ms"
+          f"   x{cleared / fast:.1f}   (Streamlit clears after every run unless the app stops it)")
 
     if spec.cam_layer is None:
         print("  grad-cam  (no conv layer)")

@@ -61,6 +61,12 @@ class ModelSpec:
     def num_classes(self) -> int:
         return len(self.labels)
 
+    @property
+    def weights_available(self) -> bool:
+        """Whether the model can be loaded here: its trained weights file exists, or it is
+        pretrained (ImageNet weights come from the Keras cache or its download)."""
+        return not self.trained_here or self.weights_path.is_file()
+
 
 MODELS: dict[str, ModelSpec] = {
     spec.name: spec
@@ -116,6 +122,11 @@ def get_spec(name: str) -> ModelSpec:
     except KeyError:
         raise UnknownModelError(
             f"There is no model called {name!r}. Known models: {', '.join(MODELS)}.") from None
+
+
+# The model each dataset's page opens with (the others are a click away).
+DEFAULT_MODELS = {"fashion_mnist": "fashion_cnn", "quickdraw": "doodle_cnn",
+                  "flowers": "flowers_mobilenet", "imagenet": "imagenet_mobilenet"}
 
 
 def models_for_dataset(dataset: str) -> list[ModelSpec]:
