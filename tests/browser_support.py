@@ -20,6 +20,24 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-dev-shm-usage"]
 
 
+def wait_until_idle(page, timeout_ms: int = 60_000) -> None:
+    """Wait for the script run to finish (Streamlit shows a status widget while running) and for
+    any spinner to go."""
+    page.wait_for_timeout(300)
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=timeout_ms)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stSpinner]')",
+                           timeout=timeout_ms)
+
+
+def draw_stroke(page, box, points) -> None:
+    """Draw one stroke with the mouse through `points` (pixels from the top left of `box`)."""
+    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+    page.mouse.up()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, free_port, start_server
+from browser_support import (CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, draw_stroke, free_port,
+                             start_server, wait_until_idle)
 from vision import data
 from vision.registry import MODELS
 
@@ -61,13 +62,6 @@ def open_page(page, app_url: str, path: str = "") -> None:
     page.goto(f"{app_url}/{path}", wait_until="domcontentloaded", timeout=SLOW)
     page.locator("[data-testid='stApp']").wait_for(timeout=SLOW)
     wait_until_idle(page)
-
-
-def wait_until_idle(page) -> None:
-    """Wait for the script run to finish (Streamlit shows a status widget while running)."""
-    page.wait_for_timeout(300)
-    page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=SLOW)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stSpinner]')", timeout=SLOW)
 
 
 def top1_text(page) -> str:
@@ -159,11 +153,7 @@ def test_fashion_refuses_a_file_that_is_not_an_image(page, app_url):
 
 
 def stroke(page, box, points) -> None:
-    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
-    page.mouse.down()
-    for x, y in points[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-    page.mouse.up()
+    draw_stroke(page, box, points)
     wait_until_idle(page)
     page.wait_for_timeout(700)  # the canvas sends its pixels after the stroke ends
     wait_until_idle(page)

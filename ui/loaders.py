@@ -3,6 +3,7 @@ sessions, never mutated); files read from `weights/` are cached as data."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -106,6 +107,9 @@ def start_preloading() -> threading.Thread | None:
                 log.warning("could not preload %s", spec.name, exc_info=True)
             else:
                 log.info("%s ready after %.1f s", spec.name, time.perf_counter() - start)
+        # Tens of thousands of long-lived TensorFlow objects now: keep the garbage collector from
+        # walking them again on every full collection during page runs.
+        gc.freeze()
 
     quiet = _PreloadNoiseFilter()
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(quiet)
