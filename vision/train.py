@@ -45,14 +45,20 @@ class Recipe:
     fine_tune_learning_rate: float = 1e-4
     mixed_precision: bool = False  # bfloat16 compute: faster on CPUs with AVX512-BF16 / AMX
     balance_classes: bool = False  # weight the loss so that rare classes count as much as common
+    # Fashion models that expect photos (vision.photo_augment): this part of the Fashion-MNIST
+    # training images made photo-like, and each clothing_photos/train photo, made by the app's own
+    # path, added this many times (itself and photo-like variants). Test images stay untouched.
+    photo_like_fraction: float = 0.0
+    photo_copies: int = 0
 
 
 RECIPES = {
-    "fashion_mlp": Recipe(epochs=60, batch_size=128, learning_rate=1e-3, patience=10),
+    "fashion_mlp": Recipe(epochs=60, batch_size=128, learning_rate=1e-3, patience=10,
+                          photo_like_fraction=0.3, photo_copies=4),
     "fashion_cnn": Recipe(epochs=40, batch_size=128, learning_rate=3e-3, patience=12,
-                          mixed_precision=True),
+                          mixed_precision=True, photo_like_fraction=0.3, photo_copies=4),
     "fashion_deep": Recipe(epochs=25, batch_size=128, learning_rate=2e-3, patience=10,
-                           mixed_precision=True),
+                           mixed_precision=True, photo_like_fraction=0.3, photo_copies=4),
     "doodle_cnn": Recipe(epochs=30, batch_size=128, learning_rate=3e-3, patience=10,
                          balance_classes=True),
     "flowers_scratch": Recipe(epochs=50, batch_size=32, learning_rate=2e-3, patience=12,
@@ -78,6 +84,20 @@ def load_training_data(spec: ModelSpec, limit: int | None = None) -> datasets.Da
     parts = [_slice(s, limit) for s in (data.train, data.val, data.test)]
     parts = [datasets.Split(p.x[..., None], p.y) for p in parts]
     return datasets.Dataset(data.name, data.classes, *parts)
+
+
+def with_photos(data: datasets.Dataset, recipe: Recipe, limit: int | None = None) -> datasets.Dataset:
+    """Fashion-MNIST with photo-like training images and the real training photos mixed in."""
+    from vision import photo_augment
+
+    x = photo_augment.augment_fashion(data.train.x, recipe.photo_like_fraction, SEED)
+    y = data.train.y
+    if recipe.photo_copies:
+        px, py = photo_augment.photo_training_set(recipe.photo_copies, SEED, limit)
+        x, y = np.concatenate([x, px]), np.concatenate([y, py])
+        print(f"  added {len(py)} inputs made from {len(py) // recipe.photo_copies} clothing "
+              "photos", flush=True)
+    return datasets.Dataset(data.name, data.classes, datasets.Split(x, y), data.val, data.test)
 
 
 def _slice(split: datasets.Split, limit: int | None) -> datasets.Split:
@@ -276,6 +296,8 @@ def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
     tf.config.experimental.enable_op_determinism()
     print(f"[{name}] loading {spec.dataset}", flush=True)
     data = load_training_data(spec, limit)
+    if recipe.photo_like_fraction or recipe.photo_copies:
+        data = with_photos(data, recipe, limit)
     print(f"[{name}] split sizes {data.sizes()}", flush=True)
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if recipe.mixed_precision else "float32")
     model = spec.build()
