@@ -1,8 +1,11 @@
 """What the model sees: photos and drawings become inputs that look like the training data.
 
-Measured here (mean absolute error per pixel on the 0-255 scale, 200 images each):
+Measured here (mean absolute error per pixel on the 0-255 scale):
   Fashion-MNIST test image -> photo-like upload (10x cubic, inverted onto white, white margins,
-      JPEG quality 85) -> fashion_from_photo: 8.5 from the original 28x28.
+      JPEG quality 85) -> fashion_from_photo: 18.7 from the original 28x28, 40 images (8.5 with
+      the old grey-threshold path). The same item on coloured / light / dark / patterned
+      backgrounds: 15.1 / 22.0 / 18.4 / 18.1 (the old grey-threshold path: 74.6 / 11.6 / 69.3 /
+      40.9).
   Quick, Draw! doodle -> 280x280 RGBA canvas, dark ink, alpha = ink -> doodle_from_canvas:
       4.9 from the original 28x28.
   100 of these doodles drawn with a pen 20 px thicker: 7.5 from the normal pen's result
@@ -17,6 +20,8 @@ from vision.data import load_doodle_arrays, load_fashion_mnist_arrays
 from vision.errors import EmptyCanvasError, InvalidImageError
 from vision.preprocess import (
     PREPROCESSORS,
+    TWO_OBJECTS,
+    UNCLEAR,
     Preprocessed,
     dataset_image_input,
     doodle_from_canvas,
@@ -27,6 +32,7 @@ from vision.preprocess import (
 )
 
 SAMPLES = 200
+FASHION_SAMPLES = 40  # GrabCut takes about 0.1 s a photo on a shared CPU
 
 
 def mean_abs_error(images: list[np.ndarray], originals: np.ndarray) -> float:
@@ -69,13 +75,21 @@ def doodles() -> np.ndarray:
 
 # ---------------------------------------------------------------- Fashion-MNIST
 def test_fashion_photo_comes_back_close_to_the_dataset_image(fashion_test_images):
-    results = [fashion_from_photo(as_photo(image)) for image in fashion_test_images]
-    error = mean_abs_error([r.model_input[..., 0] for r in results], fashion_test_images)
-    print(f"Fashion-MNIST photo round trip: MAE {error:.2f}")
-    assert error < 10
+    images = fashion_test_images[:FASHION_SAMPLES]
+    results = [fashion_from_photo(as_photo(image)) for image in images]
+    outputs = [r.model_input[..., 0] for r in results]
+    error = mean_abs_error(outputs, images)
+    print(f"Fashion-MNIST photo round trip (white background): MAE {error:.2f}")
+    # Measured: 18.7. The grey-threshold path had 8.5 on this, its one easy case: GrabCut's mask,
+    # made at 200 px, often moves the item's box edge by a pixel at 28 px, or loses its faintest
+    # edge pixels. The real-photo figures (python -m vision.evaluate_photos) are what it buys.
+    assert error < 22
     first = results[0]
     assert first.model_input.shape == (28, 28, 1) and first.model_input.dtype == np.float32
-    assert step_names(first) == ["original", "grayscale", "inverted", "cropped", "28x28 input"]
+    assert step_names(first) == ["original", "mask", "grey, light on black", "cropped",
+                                 "28x28 input"]
+    mask = first.steps[1].image
+    assert set(np.unique(mask)) == {0, 255} and mask[0, 0] == 0  # the mask is a shown step
 
 
 def test_fashion_item_fills_the_frame_and_is_light_on_black(fashion_test_images):
@@ -86,13 +100,16 @@ def test_fashion_item_fills_the_frame_and_is_light_on_black(fashion_test_images)
     assert image[0, 0] == 0 and image[rows, cols].mean() > 100
 
 
-def test_fashion_photo_on_a_dark_background_is_not_inverted(fashion_test_images):
-    big = cv2.resize(fashion_test_images[0], (280, 280), interpolation=cv2.INTER_CUBIC)
+def test_fashion_light_item_on_a_dark_background_is_negated_like_fashion_mnist(fashion_test_images):
+    """Fashion-MNIST negated its product photos: a light garment is dim, its dark print bright.
+    The background, masked out, is black whatever its shade."""
+    item = fashion_test_images[0]
+    big = cv2.resize(item, (280, 280), interpolation=cv2.INTER_CUBIC)
     dark = cv2.copyMakeBorder(big, 50, 50, 50, 50, cv2.BORDER_CONSTANT, value=0)
-    result = fashion_from_photo(dark)
-    assert "background already dark" in step_names(result)
-    error = np.abs(result.model_input[..., 0] - fashion_test_images[0]).mean()
-    assert error < 15
+    image = fashion_from_photo(dark).model_input[..., 0]
+    assert image[0, 0] == 0 and image.max() >= 200
+    inside = (item > 60) & (image > 0)
+    assert np.corrcoef(image[inside], item[inside])[0, 1] < 0  # grey levels reversed
 
 
 def test_fashion_ignores_jpeg_noise_and_a_grey_background(fashion_test_images):
@@ -101,6 +118,84 @@ def test_fashion_ignores_jpeg_noise_and_a_grey_background(fashion_test_images):
     result = fashion_from_photo(np.clip(noisy, 0, 255).astype(np.uint8))
     assert np.abs(result.model_input[..., 0] - fashion_test_images[2]).mean() < 15
     assert result.model_input[0, 0, 0] == 0  # the background is black again
+
+
+def silhouette(big: np.ndarray) -> np.ndarray:
+    """The soft outline of an item (light on black), its enclosed regions filled."""
+    mask = (big > 20).astype(np.uint8)
+    padded = np.pad(mask, 1)
+    outside = padded.copy()
+    cv2.floodFill(outside, None, (0, 0), 1)
+    filled = (padded | (outside == 0))[1:-1, 1:-1]
+    return cv2.GaussianBlur(filled.astype(np.float32), (0, 0), 1.0)
+
+
+def background(kind: str, height: int, width: int) -> np.ndarray:
+    y, x = np.mgrid[0:height, 0:width]
+    colours = {"coloured": [0, 128, 128], "light": [236, 226, 206], "dark": [25, 30, 75]}
+    if kind == "patterned":  # red and yellow checks, 24 px
+        checks = ((x // 24 + y // 24) % 2).astype(bool)[..., None]
+        return np.where(checks, [200, 60, 60], [230, 200, 120]).astype(np.float32)
+    return np.full((height, width, 3), colours[kind], np.float32)
+
+
+def paste(photo: np.ndarray, image28: np.ndarray, side: int, top: int, left: int) -> None:
+    """Lay a Fashion-MNIST item, as a photo shows it (grey levels negated), onto `photo`."""
+    big = np.clip(cv2.resize(image28, (side, side), interpolation=cv2.INTER_CUBIC)
+                  .astype(np.float32), 0, 255)
+    alpha = silhouette(big)[..., None]
+    region = photo[top:top + side, left:left + side]
+    region[:] = alpha * (255 - big)[..., None] + (1 - alpha) * region
+
+
+def on_background(image28: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray:
+    photo = background(kind, 380, 410)
+    paste(photo, image28, 280, 60, 70)
+    photo = np.clip(photo + rng.normal(0, 2, photo.shape), 0, 255).astype(np.uint8)
+    _, encoded = cv2.imencode(".jpg", photo[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return np.ascontiguousarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1])
+
+
+# Mean error per pixel (0-255) over 40 test items; measured with the grey-threshold path first:
+# coloured 74.6, light 11.6, dark 69.3, patterned 40.9. GrabCut: 15.1, 22.0, 18.4, 18.1.
+@pytest.mark.parametrize("kind", ["coloured", "light", "dark", "patterned"])
+def test_fashion_item_comes_back_from_any_background(fashion_test_images, kind):
+    rng = np.random.default_rng(0)
+    images = fashion_test_images[:FASHION_SAMPLES]
+    outputs = [fashion_from_photo(on_background(i, kind, rng)).model_input[..., 0] for i in images]
+    error = mean_abs_error(outputs, images)
+    print(f"{kind} background: MAE {error:.2f}")
+    assert error < 25
+    assert all(o[0, 0] == 0 and o.max() >= 200 for o in outputs)  # light on black
+
+
+def test_two_shoes_side_by_side_come_back_as_the_larger_one():
+    _, _, x_test, y_test = load_fashion_mnist_arrays()
+    sneakers = x_test[y_test == 7]
+    closer, notes, errors = 0, 0, []
+    for large, small in zip(sneakers[:20], sneakers[20:40]):
+        photo = background("light", 400, 640)
+        paste(photo, large, 280, 60, 30)
+        paste(photo, small, 220, 100, 380)
+        result = fashion_from_photo(photo.astype(np.uint8))
+        image = result.model_input[..., 0]
+        errors.append(np.abs(image - large).mean())
+        closer += errors[-1] < np.abs(image - small).mean()
+        notes += result.note is TWO_OBJECTS
+    print(f"pair of shoes: MAE {np.mean(errors):.2f} from the larger shoe; note on {notes}/20")
+    assert closer >= 16 and np.mean(errors) < 22  # measured: 17 of 20, 18.2
+    assert notes >= 15  # measured: 17; the others were read as one object
+    assert "pair of shoes" in TWO_OBJECTS.message
+
+
+def test_photo_of_many_alike_objects_is_unclear_not_refused():
+    """No single object stands out (four socks laid apart): a guess is made, and the note says
+    what kind of photo works best."""
+    photo = np.full((300, 400, 3), [236, 226, 206], np.uint8)
+    for left in (30, 120, 210, 300):
+        cv2.rectangle(photo, (left, 60), (left + 60, 240), (40, 60, 150), -1)
+    result = fashion_from_photo(photo)
+    assert result.note is UNCLEAR and "plain background" in UNCLEAR.message
 
 
 @pytest.mark.parametrize("shade", [255, 0, 128])

@@ -147,7 +147,7 @@ def foreground_mask(rgb: np.ndarray) -> tuple[np.ndarray, PhotoNote | None]:
     top = max(float(np.percentile(distance, 99)), MIN_COLOUR_CONTRAST)
     scaled = np.clip(distance * (255.0 / top), 0, 255).astype(np.uint8)
     level, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    seed, _ = _one_object(scaled > level)
+    seed, seed_note = _one_object(scaled > level)
     # A print or a check shares colours with the background: the whole outline of what stands
     # out (its convex hull) is probably the garment, and GrabCut decides inside it.
     hull = _convex_hull(seed)
@@ -158,6 +158,7 @@ def foreground_mask(rgb: np.ndarray) -> tuple[np.ndarray, PhotoNote | None]:
     scored = []
     for candidate in masks + [seed]:  # the seed itself is the fallback when GrabCut fails
         cleaned, note = _one_object(candidate)
+        note = note or seed_note  # two objects stand out, whichever mask keeps only one
         if MIN_OBJECT_FRACTION <= cleaned.mean() <= MAX_OBJECT_FRACTION:
             scored.append((_outline_contrast(lab, cleaned) * cleaned.mean() ** AREA_POWER,
                            len(scored), cleaned, note))
@@ -243,14 +244,16 @@ def _one_object(mask: np.ndarray) -> tuple[np.ndarray, PhotoNote | None]:
     order = np.argsort(areas)[::-1] + 1
     main = order[0]
     x, y, w, h = stats[main, :4]
-    keep, note = [main], None
+    keep, others = [main], 0
     for other in order[1:]:
         ox, oy, ow, oh = stats[other, :4]
         overlaps = ox < x + w and x < ox + ow and oy < y + h and y < oy + oh
         if overlaps:  # a piece of the same garment (a sleeve cut off by a fold)
             keep.append(other)
         elif stats[other, cv2.CC_STAT_AREA] >= SECOND_OBJECT_FRACTION * stats[main, cv2.CC_STAT_AREA]:
-            note = TWO_OBJECTS
+            others += 1
+    # One other object of a similar size: a pair. More: no single object stands out.
+    note = None if others == 0 else TWO_OBJECTS if others == 1 else UNCLEAR
     return _fill_holes(np.isin(labels, keep)), note
 
 
