@@ -9,6 +9,7 @@ import streamlit as st
 from ui import loaders, widgets
 from ui.charts import heatmap_for_crop, pixelated
 from vision.explain import overlay_heatmap
+from vision.photo_confidence import out_of_depth
 
 DATASET = "fashion_mnist"
 BIG = 280  # the 28x28 input is shown ten times larger, with crisp pixels
@@ -46,8 +47,10 @@ def show_what_the_model_sees(prepared, is_sample: bool) -> None:
         st.caption("A Fashion-MNIST test image is already what the model takes: 28x28 grey "
                    "pixels, a light item on black.")
     else:
-        st.caption("Your photo becomes a Fashion-MNIST image: grey, light on black, cropped to "
-                   "the item and shrunk to 28x28 pixels.")
+        st.caption("Your photo becomes a Fashion-MNIST image: the garment is separated from its "
+                   "background (the mask, found by GrabCut), its grey levels are negated as "
+                   "Fashion-MNIST's were (light on black), and it is cropped to the item and "
+                   "shrunk to 28x28 pixels.")
     steps = prepared.steps
     for column, step in zip(st.columns(len(steps)), steps):
         small = max(step.image.shape[:2]) < 100
@@ -69,6 +72,14 @@ image_signature = widgets.signature(spec.name, prepared.model_input)
 numbers, picture = st.columns(2, gap="large")  # on a narrow window: the guess first
 with numbers:
     widgets.show_guess(page, probabilities, key="fashion_k")
+    # Said next to the guess: how the photo was read, and when not to trust the answer.
+    note = getattr(prepared, "note", None)
+    if note is not None:
+        st.info(note.message, icon=":material/info:")
+    doubt = out_of_depth(probabilities, spec.labels)
+    if doubt is not None:
+        with st.container(key="out_of_depth"):
+            st.warning(doubt, icon=":material/help:")
 with picture:
     st.markdown("**Where the model looked**")
     if spec.cam_layer is None:

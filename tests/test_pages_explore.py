@@ -249,9 +249,44 @@ def test_fashion_upload_shows_the_steps_down_to_28x28():
     assert not at.error, [e.value for e in at.error]
     assert top1_match(at).group("label") in FASHION_CLASSES
     captions = image_captions(at)
-    for step in ("original", "grayscale", "inverted", "cropped", "28x28 input"):
+    for step in ("original", "mask", "grey, light on black", "cropped", "28x28 input"):
         assert step in captions, captions
     assert "The same heat map over the cropped photo" in captions
+
+
+def shoes_photo() -> bytes:
+    """Two shoe shapes side by side, seen from above, the left one larger."""
+    image = Image.new("RGB", (480, 300), (235, 225, 205))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((30, 40, 170, 270), fill=(30, 30, 40))
+    draw.ellipse((280, 70, 400, 250), fill=(30, 30, 40))
+    return png(image)
+
+
+def test_fashion_pair_of_shoes_says_it_kept_the_larger_one():
+    at = page("fashion").run()
+    at.file_uploader(key="fashion_upload").set_value(("shoes.png", shoes_photo(), "image/png"))
+    at.run()
+    assert_no_exception(at)
+    assert any("pair of shoes" in info.value and "larger one" in info.value for info in at.info)
+    assert "mask" in image_captions(at)
+
+
+def test_fashion_says_when_the_model_is_out_of_its_depth(weights_dir):
+    """Untrained stand-ins spread their probability: the page must not present their guess as an
+    answer. The top probability is computed without the app."""
+    at = page("fashion").run()
+    at.file_uploader(key="fashion_upload").set_value(("shirt.png", clothing_photo(), "image/png"))
+    at.run()
+    assert_no_exception(at)
+    name = at.radio(key="fashion_model").value
+    spec = registry.get_spec(name)
+    model_input = preprocess(spec.preprocessing, np.asarray(Image.open(io.BytesIO(clothing_photo()))))
+    top = float(Predictor(keras.saving.load_model(spec.weights_path, compile=False), spec)
+                .probabilities(model_input.model_input).max())
+    warnings = [w.value for w in at.warning if "out of its depth" in w.value]
+    assert (top < 0.5) == bool(warnings), (top, warnings)
+    assert top < 0.5  # an untrained model is unsure: the case this test is for
 
 
 @pytest.mark.parametrize("name, data, message", [
