@@ -49,6 +49,7 @@ MIN_INTERVAL = 1.0         # seconds between two drawings sent from one browser 
 NICKNAME_MAX = 20
 LABEL_MAX = 40
 PICTURE_MAX_BYTES = 64 * 1024  # the canvas PNG (a 160x160 grey picture is a few KB)
+PICTURE_MAX_SIDE = 512
 INPUT_SIDE = 28
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -141,6 +142,7 @@ def clean_nickname(text: str | None) -> str | None:
     if text is None:
         return None
     text = unicodedata.normalize("NFKC", str(text))
+    text = "".join(" " if ch.isspace() else ch for ch in text)  # tabs, new lines: one space
     text = _TAG.sub("", text)
     text = "".join(ch for ch in text
                    if ch not in _MARKUP and unicodedata.category(ch)[0] != "C"
@@ -196,9 +198,13 @@ def _validated(drawing: NewDrawing) -> dict:
     try:
         from PIL import Image
 
-        Image.open(io.BytesIO(picture)).verify()
+        with Image.open(io.BytesIO(picture)) as image:
+            size = image.size
+            image.verify()
     except Exception:
         raise InvalidDrawingError("The canvas picture is not a readable PNG image.") from None
+    if max(size) > PICTURE_MAX_SIDE:
+        raise InvalidDrawingError("The canvas picture must be a small PNG image.")
     return dict(created_at=datetime.now(timezone.utc), prompt=label(drawing.prompt, "prompt"),
                 guess=label(drawing.guess, "guess"), probability=probability,
                 nickname=clean_nickname(drawing.nickname),
@@ -229,16 +235,17 @@ def _normalised(url: str) -> str:
     return url
 
 
-def _engine(url: str, connect_timeout: float) -> Engine:
+def _engine(url: str, connect_timeout: float, lock_timeout: float) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": lock_timeout})
+        busy_ms = int(lock_timeout * 1000)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # readers never block the writer
             cursor = dbapi_connection.cursor()
             try:
-                cursor.execute("PRAGMA busy_timeout = 30000")
+                cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
                 cursor.execute("PRAGMA journal_mode = WAL")
             except Exception:  # a read-only database keeps its journal mode: fine
                 pass
@@ -258,10 +265,13 @@ class Board:
     """The class board's drawings. Thread-safe: one Board serves every session of a server."""
 
     def __init__(self, url: str | None = None, max_kept: int = MAX_KEPT,
-                 connect_timeout: float = 3.0, status_every: float = 2.0):
+                 connect_timeout: float = 3.0, lock_timeout: float = 30.0,
+                 status_every: float = 2.0):
+        """`connect_timeout`: how long to wait for a database server; `lock_timeout`: how long
+        a SQLite writer waits for another to finish (30 students sending at once queue up)."""
         self.url = _normalised(url or database_url())
         self.max_kept = max_kept
-        self.engine = _engine(self.url, connect_timeout)
+        self.engine = _engine(self.url, connect_timeout, lock_timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._migrated = False
         self._lock = threading.Lock()
