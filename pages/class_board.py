@@ -150,7 +150,7 @@ def clear_board(board: Board, code: str | None) -> None:
         st.session_state[MESSAGE_KEY] = ("error", f"Not cleared. {err}")
         return
     close_cell()
-    st.session_state[MESSAGE_KEY] = ("success", f"The board is clear ({removed} drawings removed).")
+    st.session_state[MESSAGE_KEY] = ("success", f"The board is clear ({removed} drawing{'s' * (removed != 1)} removed).")
 
 
 def clear_section(board: Board) -> None:

@@ -87,6 +87,7 @@ def show_round(game: Game, spec) -> None:
         st.caption(f"Round {game.index + 1} of {len(game.rounds)} · in under "
                    f"{game.seconds:.0f} seconds")
     timer(game)
+    st.space("small")  # room for the canvas's toolbar, which sits above the canvas
     canvas_and_guesses(game, spec)
 
 

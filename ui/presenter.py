@@ -24,7 +24,8 @@ CSS = f"""
 html {{ font-size: {FONT_SCALE * 100:.0f}%; }}
 .st-key-top1 h3, .st-key-play_guess h3 {{ font-size: 3rem !important; line-height: 1.25; }}
 .st-key-play_prompt h2 {{ font-size: 3.4rem !important; }}
-[data-testid="stSidebar"] {{ min-width: 22rem; }}
+/* the page list at its usual size, so that the QR code stays on the screen */
+[data-testid="stSidebarNav"] {{ zoom: {1 / FONT_SCALE:.3f}; }}
 </style>
 """
 
