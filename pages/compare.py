@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui import loaders, study, widgets
 from ui.charts import top_k_bars
+from vision.heatmaps import overlay_heatmap
 from vision.errors import VisionLabError
 from vision.registry import DATASET_TITLES, models_for_dataset
 from vision.study import disagreement
@@ -23,7 +24,7 @@ def run_model(name: str, x) -> dict:
     explainer = study.explainer_or_none(name)
     if explainer is not None:
         heatmap = explainer.explain(x, int(top.indices[0])).heatmap
-        overlay = study.heat_overlay(x, heatmap)
+        overlay = overlay_heatmap(x, heatmap)
     return {"top": top, "input": x, "overlay": overlay}
 
 
@@ -102,6 +103,6 @@ for column, spec in zip(columns, specs):
                         key=f"compare_topk_{spec.name}")
         if result["overlay"] is not None:
             st.image(study.thumbnail(result["overlay"], 168), width=168,
-                     caption=f"{study.cam_name(spec.name)} of {top.label}")
+                     caption=f"{loaders.method_name(spec.name)} of {top.label}")
         else:
             st.caption("No heat map: this model has no convolutional layer.")

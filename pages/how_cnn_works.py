@@ -217,7 +217,7 @@ def show_real() -> None:
     count = kernels.shape[-1]
     chosen = st.slider("Filter", 1, count, 1, key="cnn_real_filter") - 1
     picture, weights, conv, relu_col, pooled = st.columns(5)
-    picture.image(study.enlarge(images[index], 140), caption="the image (28×28)", width=140)
+    picture.image(study.thumbnail(images[index], 140), caption="the image (28×28)", width=140)
     with weights:
         st.caption(f"Filter {chosen + 1} of {count} ({kernels.shape[0]}×{kernels.shape[1]} weights)")
         kernel = kernels[..., 0, chosen]
@@ -240,7 +240,7 @@ def show_real() -> None:
         for f in range(count):
             plane = stages.pooled[..., f]
             peak = float(plane.max()) or 1.0
-            tiles.append(study.enlarge(plane / peak * 255, 84))
+            tiles.append(study.thumbnail(plane / peak * 255, 84))
         st.image(tiles, caption=[f"filter {f + 1}" for f in range(count)], width=84)
 
 

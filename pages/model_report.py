@@ -11,6 +11,7 @@ import streamlit as st
 from ui import loaders, study
 from vision import registry
 from vision.errors import VisionLabError
+from vision.heatmaps import overlay_heatmap
 from vision.insight import images_for_cell
 from vision.study import cell_order, curves, fine_tune_epoch, overfitting
 
@@ -91,8 +92,8 @@ def _heat_maps(name: str, images: list[np.ndarray], class_index: int) -> list[np
     if explainer is None:
         return None
     spec = registry.get_spec(name)
-    with st.spinner(f"Computing the {study.cam_name(name)} heat maps..."):
-        return [study.heat_overlay(image, explainer.explain(
+    with st.spinner(f"Computing the {loaders.method_name(name)} heat maps..."):
+        return [overlay_heatmap(image, explainer.explain(
             study.model_ready(image, spec.input_shape), class_index).heatmap) for image in images]
 
 
@@ -129,7 +130,7 @@ def show_cell(name: str, cell: tuple[int, int], labels: tuple[str, ...]) -> None
     images = [p for _, p in found]
     spec = registry.get_spec(name)
     show_cam = spec.cam_layer is not None and spec.weights_available and st.toggle(
-        f"Show the {study.cam_name(name)} heat map of the predicted class", value=True,
+        f"Show the {loaders.method_name(name)} heat map of the predicted class", value=True,
         key="report_show_cam")
     overlays = None
     if show_cam:

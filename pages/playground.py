@@ -11,6 +11,7 @@ import streamlit as st
 from ui import loaders, study, widgets
 from ui.charts import top_k_bars
 from vision.errors import VisionLabError
+from vision.heatmaps import overlay_heatmap
 from vision.insight import occlusion_sensitivity, perturb, rotation_sweep
 from vision.registry import get_spec
 from vision.study import steady_range
@@ -108,8 +109,8 @@ def live_lab(name: str, base: np.ndarray) -> None:
         return
     try:
         heatmap = explainer.explain(changed, int(top.indices[0])).heatmap
-        heat.image(study.thumbnail(study.heat_overlay(changed, heatmap), 196), width=196,
-                   caption=f"{study.cam_name(name)} of {top.label}")
+        heat.image(study.thumbnail(overlay_heatmap(changed, heatmap), 196), width=196,
+                   caption=f"{loaders.method_name(name)} of {top.label}")
     except Exception:  # the prediction above still stands
         log.exception("playground heat map failed")
         heat.caption("The heat map could not be computed for this image.")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fixture_models as fm
-from vision.activations import (ActivationExtractor, LayerActivation, activation_layer_names,
+from vision.activations import (ActivationExtractor, LayerActivation, feature_map_layer_names,
                                 normalise_maps, tile_maps)
 
 
@@ -30,12 +30,12 @@ def direct_output(model, name, image):
     (fm.sequential_cnn, ["conv1", "pool1", "conv2"]),
     (fm.mlp, []),
 ])
-def test_activation_layer_names(builder, expected):
-    assert activation_layer_names(builder()) == expected
+def test_feature_map_layer_names(builder, expected):
+    assert feature_map_layer_names(builder()) == expected
 
 
 def test_transfer_names_are_post_activation(transfer):
-    names = activation_layer_names(transfer)
+    names = feature_map_layer_names(transfer)
     assert names[:3] == ["Conv1_relu", "expanded_conv_depthwise_relu", "expanded_conv_project_BN"]
     assert "block_5_expand_relu" in names and "out_relu" == names[-1]
     assert "Conv1" not in names and "bn_Conv1" not in names
@@ -44,7 +44,7 @@ def test_transfer_names_are_post_activation(transfer):
 @pytest.mark.parametrize("which", ["gap_cnn", "transfer"])
 def test_extractor_matches_direct_sub_models(request, which):
     model = request.getfixturevalue(which)
-    names = activation_layer_names(model)
+    names = feature_map_layer_names(model)
     if which == "transfer":
         names = [names[0], "block_5_expand_relu", names[-1]]
     image = fm.random_images(1, model.input_shape[1:])[0]

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import fixture_models as fm
-from vision.explain import (CAM, CAMNotSupportedError, Explainer, GradCAM, conv_layer_names,
-                            explainer_for, overlay_heatmap, scale_to_input)
+from vision.activations import feature_map_layer_names
+from vision.explain import CAM, CAMNotSupportedError, Explainer, GradCAM, explainer_for
+from vision.heatmaps import overlay_heatmap, scale_to_size
 
 BUILDERS = {
     "gap_cnn": fm.gap_cnn,
@@ -134,16 +135,30 @@ def test_gradcam_reaches_backbone_layers_of_a_flat_transfer_model(models, layer)
     ("flat_transfer", "out_relu")])
 def test_auto_layer_is_the_last_4d_layer(models, name, expected):
     model = models(name)
-    assert conv_layer_names(model)[-1] == expected
+    assert feature_map_layer_names(model)[-1] == expected
     assert GradCAM(model).layer_name == expected
 
 
-def test_conv_layer_names_skip_input_preprocessing_and_dropout(models):
-    assert conv_layer_names(models("gap_cnn")) == ["conv1", "conv1_bn", "conv1_relu", "pool1", "conv2"]
-    assert conv_layer_names(models("mlp")) == []
-    names = conv_layer_names(models("flat_transfer"))
+def test_explainable_layers_are_the_feature_map_layers(models):
+    # One rule: the layers a heat map can be computed on are those the Layers page shows.
+    assert feature_map_layer_names(models("gap_cnn")) == ["conv1_relu", "pool1", "conv2"]
+    assert feature_map_layer_names(models("mlp")) == []
+    names = feature_map_layer_names(models("flat_transfer"))
     assert "normalise" not in names and "block_5_expand_relu" in names
-    assert not any(name.endswith("_pad") for name in names)
+    assert not any(name.endswith("_pad") or name.endswith("_bn") for name in names)
+
+
+def test_a_1x1_output_is_not_a_feature_map():
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((8, 8, 1))
+    x = layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    x = layers.GlobalAveragePooling2D(keepdims=True, name="gap")(x)
+    x = layers.Conv2D(3, 1, name="classifier_1x1")(x)
+    x = layers.Flatten()(x)
+    model = keras.Model(inputs, layers.Activation("softmax", name="probabilities")(x))
+    assert feature_map_layer_names(model) == ["conv"]
 
 
 @pytest.mark.parametrize("name, layer", [
@@ -169,14 +184,19 @@ def test_explainer_for_follows_the_spec(models):
     spec = SimpleNamespace
     assert explainer_for(models("mlp"), spec(supports_cam=False, cam_layer=None)) is None
     cam = explainer_for(models("gap_cnn"), spec(supports_cam=True, cam_layer="conv2"))
-    assert type(cam) is CAM and cam.layer_name == "conv2"
+    assert type(cam) is CAM and cam.layer_name == "conv2" and cam.method == "CAM"
+    # another layer of a CAM model: Grad-CAM, and the explainer says so
+    other = explainer_for(models("gap_cnn"), spec(supports_cam=True, cam_layer="conv2"), "conv1_relu")
+    assert type(other) is GradCAM and other.method == "Grad-CAM"
     grad_cam = explainer_for(models("dense_head_cnn"), spec(supports_cam=False, cam_layer="conv1"))
     assert type(grad_cam) is GradCAM and grad_cam.layer_name == "conv1"
     assert isinstance(grad_cam, Explainer)
+    image = image_for(models("gap_cnn"))
+    assert cam.explain(image).method == "CAM" and other.explain(image).method == "Grad-CAM"
 
 
 def test_blank_map_stays_blank():
-    heatmap = scale_to_input(np.zeros((3, 3), np.float32), (12, 10))
+    heatmap = scale_to_size(np.zeros((3, 3), np.float32), (12, 10))
     assert heatmap.shape == (12, 10) and heatmap.dtype == np.float32
     assert not heatmap.any()
 

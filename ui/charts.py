@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from vision.heatmaps import as_uint8, enlarge
+
 ACCENT = "#e4572e"
 NEUTRAL = "#4c78a8"
 
@@ -32,14 +34,18 @@ def top_k_bars(labels: list[str] | tuple[str, ...], probabilities: np.ndarray,
 PAD_GREY = (128, 128, 128)  # grid lines between feature maps: visible in light and dark themes
 
 
-def pixelated(image: np.ndarray, min_side: int = 280) -> np.ndarray:
-    """Enlarge a small image by a whole factor (nearest neighbour), so that the browser shows
-    crisp pixels instead of a blur; images already `min_side` or larger are returned as they are."""
-    image = np.asarray(image)
-    factor = max(1, -(-min_side // max(1, min(image.shape[:2]))))
-    if factor == 1:
-        return image
-    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+def thumbnail(image: np.ndarray, side: int = 84) -> np.ndarray:
+    """A picture for a gallery, as uint8: small ones enlarged with sharp pixels to about `side`,
+    photos shrunk to `side` pixels (so a page of thumbnails does not send full-size photos)."""
+    image = as_uint8(image)
+    if max(image.shape[:2]) <= side:
+        factor = side // max(image.shape[:2])
+        return enlarge(image, factor * min(image.shape[:2])) if factor >= 2 else image
+    from PIL import Image
+
+    picture = Image.fromarray(image)
+    picture.thumbnail((side, side))
+    return np.asarray(picture)
 
 
 def _viridis_lut() -> np.ndarray:
@@ -66,31 +72,3 @@ def colourise(values01: np.ndarray) -> np.ndarray:
 def colour_scale_bar(width: int = 256, height: int = 12) -> np.ndarray:
     """A horizontal strip of the colour scale, low on the left, for a legend."""
     return colourise(np.tile(np.linspace(0.0, 1.0, width, dtype=np.float32), (height, 1)))
-
-
-def ink_box(image: np.ndarray, level: int = 32) -> tuple[int, int, int, int] | None:
-    """(top, bottom, left, right) of the pixels brighter than `level` (the drawing or the item
-    in a light-on-black picture), or None when there are none."""
-    mask = np.asarray(image) > level
-    if mask.ndim == 3:
-        mask = mask.any(axis=2)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not len(rows):
-        return None
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-
-
-def heatmap_for_crop(crop: np.ndarray, model_input: np.ndarray, heatmap: np.ndarray,
-                     level: int = 32) -> tuple[np.ndarray, np.ndarray] | None:
-    """The cropped picture and the part of the input's heat map that lies over it.
-
-    The model input is the crop scaled down (and centred, with a margin), so the object's box in
-    the input matches the object's box in the crop; both are cut to that box. None when either
-    holds no object.
-    """
-    in_box, crop_box = ink_box(model_input, level), ink_box(crop, level)
-    if in_box is None or crop_box is None:
-        return None
-    top, bottom, left, right = in_box
-    c_top, c_bottom, c_left, c_right = crop_box
-    return crop[c_top:c_bottom, c_left:c_right], heatmap[top:bottom, left:right]

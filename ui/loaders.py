@@ -46,22 +46,17 @@ def predictor(name: str):
 
 
 def explainer(name: str, layer: str | None = None):
-    """The explainer of a model's layer, built and warmed up once per (model, layer): classic CAM
-    on the model's CAM layer when it allows it, Grad-CAM on any other layer; None for a model
+    """The explainer of a model's layer, built and warmed up once per (model, layer), as
+    `vision.explain.explainer_for` chooses it (its `method` says which); None for a model
     without conv layers. `layer` None means the registry's CAM layer."""
     return _explainer(name, layer or registry.get_spec(name).cam_layer)
 
 
 @st.cache_resource(show_spinner="Preparing the heat map...")
 def _explainer(name: str, layer: str | None):
-    from vision import explain
+    from vision.explain import explainer_for
 
-    model = predictor(name).model
-    spec = registry.get_spec(name)
-    if layer == spec.cam_layer:
-        explainer_ = explain.explainer_for(model, spec)
-    else:
-        explainer_ = explain.GradCAM(model, layer)
+    explainer_ = explainer_for(predictor(name).model, registry.get_spec(name), layer)
     if explainer_ is not None:
         explainer_.warm_up()
     return explainer_
@@ -178,18 +173,18 @@ def explanation(name: str, model_input: np.ndarray, class_index: int, layer: str
 
 
 @st.cache_data(show_spinner=False)
-def conv_layers(name: str) -> list[str]:
-    """The layers of a model whose feature maps a heat map can be computed on, input to output."""
-    from vision.explain import conv_layer_names
+def feature_map_layers(name: str) -> list[str]:
+    """The layers of a model with feature maps, input to output: those the Layers page shows and
+    a heat map can be computed on."""
+    from vision.activations import feature_map_layer_names
 
-    return conv_layer_names(predictor(name).model)
+    return feature_map_layer_names(predictor(name).model)
 
 
 def method_name(name: str, layer: str | None = None) -> str:
-    """ "CAM" or "Grad-CAM": the method `explanation(name, ..., layer)` uses."""
-    from vision.explain import CAM
-
-    return "CAM" if isinstance(explainer(name, layer), CAM) else "Grad-CAM"
+    """ "CAM" or "Grad-CAM": the method `explanation(name, ..., layer)` uses, as its explainer
+    says."""
+    return explainer(name, layer).method
 
 
 @st.cache_data(show_spinner=False)

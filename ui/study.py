@@ -15,13 +15,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui import loaders
+from ui.charts import ACCENT, NEUTRAL, thumbnail  # noqa: F401  (re-exported for the pages)
 from vision import registry
 from vision.errors import VisionLabError
 from vision.insight import EvalFile, load_eval
 from vision.study import TestImages
 
-ACCENT = "#e4572e"
-NEUTRAL = "#4c78a8"
 # Light to dark blue, with most of the colour change at small values: a confusion matrix is mostly
 # near-empty cells and a bright diagonal, and the mistakes must stay visible.
 CONFUSION_SCALE = [[0.0, "#f7fbff"], [0.02, "#deebf7"], [0.08, "#9ecae1"], [0.25, "#4292c6"],
@@ -31,7 +30,6 @@ CLUSTER_COLOURS = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279
 NOISE_COLOUR = "#9e9e9e"
 INK_SCALE = [[0.0, "#1f2937"], [1.0, "#f8fafc"]]  # -1 background dark, +1 ink light
 MATCH_SCALE = [[0.0, "#d6604d"], [1.0, "#4393c3"]]  # -1 mismatch red, +1 match blue
-THUMB_SIDE = 112
 
 
 # ---------------------------------------------------------------- cached readers
@@ -80,33 +78,6 @@ def not_trained_message(name: str) -> str:
 
 
 # ---------------------------------------------------------------- images
-def enlarge(image: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:
-    """A small picture blown up with sharp pixels (nearest neighbour) to about `side` pixels, so
-    a 28x28 image is not blurred by the browser. Larger pictures are returned as uint8."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
-    if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]
-    factor = side // max(image.shape[:2])
-    if factor >= 2:
-        image = np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
-    return image
-
-
-def thumbnail(image: np.ndarray, side: int = 84) -> np.ndarray:
-    """A picture for a gallery: small ones enlarged with sharp pixels, photos shrunk to `side`
-    pixels (so a page of thumbnails does not send full-size photos to the browser)."""
-    image = np.asarray(image)
-    if max(image.shape[:2]) <= side:
-        return enlarge(image, side)
-    from PIL import Image
-
-    picture = Image.fromarray(np.clip(np.rint(image), 0, 255).astype(np.uint8).squeeze())
-    picture.thumbnail((side, side))
-    return np.asarray(picture)
-
-
 def model_ready(image: np.ndarray, input_shape: Sequence[int]) -> np.ndarray:
     """A dataset image shaped as the model takes it: (H, W) becomes (H, W, 1), float32."""
     x = np.asarray(image, dtype=np.float32)
@@ -115,11 +86,6 @@ def model_ready(image: np.ndarray, input_shape: Sequence[int]) -> np.ndarray:
     return x
 
 
-def heat_overlay(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5) -> np.ndarray:
-    """The heat map blended over the image (imports the explain module, and TensorFlow, lazily)."""
-    from vision.explain import overlay_heatmap
-
-    return overlay_heatmap(np.clip(np.rint(image), 0, 255).astype(np.uint8), heatmap, opacity)
 
 
 def explainer_or_none(name: str):
@@ -133,9 +99,6 @@ def explainer_or_none(name: str):
         return None
 
 
-def cam_name(name: str) -> str:
-    spec = registry.get_spec(name)
-    return "CAM" if spec.supports_cam else "Grad-CAM"
 
 
 # ---------------------------------------------------------------- figures: model report

@@ -25,6 +25,8 @@ import tensorflow as tf  # noqa: E402
 
 from keras import layers  # noqa: E402
 
+from vision.models import symbolic_input  # noqa: E402
+
 _CONV = (layers.Conv2D, layers.DepthwiseConv2D, layers.SeparableConv2D)
 _POOL = (layers.MaxPooling2D, layers.AveragePooling2D)
 _ACTIVATION = (layers.ReLU, layers.Activation, layers.LeakyReLU, layers.ELU, layers.PReLU)
@@ -48,9 +50,14 @@ class LayerActivation:
         return int(self.maps.shape[-1])
 
 
-def activation_layer_names(model: keras.Model) -> list[str]:
-    """The conv and pooling layers of a model, input to output, conv layers after their activation
-    (see the module docstring)."""
+def feature_map_layer_names(model: keras.Model) -> list[str]:
+    """The layers of a model with feature maps, input to output: its conv layers (after their
+    activation, see the module docstring) and pooling layers whose output is larger than 1x1.
+
+    The one rule for "layers with feature maps": the Layers page shows these, and these are the
+    layers a heat map can be computed on (a 1x1 output, such as MobileNet v1's 1x1 conv
+    classifier, cannot localise anything).
+    """
     return [name for name, _ in _activation_layers(model)]
 
 
@@ -59,10 +66,18 @@ def _activation_layers(model: keras.Model) -> list[tuple[str, str]]:
     found = []
     for layer in model.layers:
         if isinstance(layer, _CONV):
-            found.append((_after_activation(layer, in_model).name, "conv"))
+            found.append((_after_activation(layer, in_model), "conv"))
         elif isinstance(layer, _POOL):
-            found.append((layer.name, "pool"))
-    return found
+            found.append((layer, "pool"))
+    return [(layer.name, kind) for layer, kind in found if _has_maps(layer)]
+
+
+def _has_maps(layer: keras.layers.Layer) -> bool:
+    try:
+        shape = layer.output.shape
+    except (AttributeError, ValueError):  # a layer used several times has no single output
+        return False
+    return len(shape) == 4 and not (shape[1] == 1 and shape[2] == 1)
 
 
 def _after_activation(layer: keras.layers.Layer, in_model: set[int]) -> keras.layers.Layer:
@@ -86,7 +101,7 @@ def _after_activation(layer: keras.layers.Layer, in_model: set[int]) -> keras.la
 
 class ActivationExtractor:
     """One multi-output model and its compiled call, built once, returning the feature maps of
-    `layer_names` (default: `activation_layer_names(model)`) for one image."""
+    `layer_names` (default: `feature_map_layer_names(model)`) for one image."""
 
     def __init__(self, model: keras.Model, layer_names: list[str] | None = None):
         kinds = dict(_activation_layers(model))
@@ -105,7 +120,7 @@ class ActivationExtractor:
             outputs.append(output)
         self._kinds = [kinds.get(name, _kind_of(model.get_layer(name))) for name in self.layer_names]
         self.input_shape = tuple(model.input_shape[1:])
-        self._model = keras.Model(_symbolic_input(model), outputs)
+        self._model = keras.Model(symbolic_input(model), outputs)
         signature = [tf.TensorSpec((1, *self.input_shape), tf.float32)]
         self._forward = tf.function(lambda x: self._model(x, training=False),
                                     input_signature=signature)
@@ -179,10 +194,3 @@ def tile_maps(maps01: np.ndarray, columns: int | None = None, pad: int = 1,
         top, left = row * (height + pad), col * (width + pad)
         grid[top:top + height, left:left + width] = maps01[..., index]
     return grid
-
-
-def _symbolic_input(model: keras.Model):
-    # `model.input` fails on Sequential models in Keras 3 and a one-element list warns on every
-    # call of a one-input model, so pass the tensor itself when there is one.
-    inputs = model.inputs
-    return inputs[0] if len(inputs) == 1 else inputs

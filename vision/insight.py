@@ -21,6 +21,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
 from vision.errors import InvalidImageError, WeightsMissingError
+from vision.heatmaps import border_pixels
 
 Predict = Callable[[np.ndarray], np.ndarray]
 Progress = Callable[[float], None]
@@ -210,7 +211,7 @@ def suggested_eps(embeddings: np.ndarray, min_samples: int = 5, seed: int = 0) -
 # ---------------------------------------------------------------- perturbations
 def _border_median(image: np.ndarray) -> np.ndarray:
     """Per-channel median of the outermost pixels: the background the image is drawn on."""
-    border = np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]], axis=0)
+    border = border_pixels(image)
     return np.median(border.reshape(len(border), -1), axis=0)
 
 
