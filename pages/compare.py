@@ -9,10 +9,10 @@ from ui import loaders, study, widgets
 from ui.charts import top_k_bars
 from vision.heatmaps import overlay_heatmap
 from vision.errors import VisionLabError
-from vision.registry import DATASET_TITLES, models_for_dataset
+from vision.registry import DATASETS
 from vision.study import disagreement
 
-DATASETS = [d for d in DATASET_TITLES if study.trained_models(d)]  # ImageNet has no rival model
+CHOICES = [d for d in DATASETS if study.trained_models(d)]  # ImageNet has no rival model
 log = logging.getLogger("vision_lab")
 
 
@@ -32,9 +32,9 @@ st.title("Compare models")
 st.markdown("The same picture through every model trained on the same data. Where they disagree, "
             "compare the heat maps: the models may be looking at different parts of the image.")
 
-dataset = st.radio("Dataset", DATASETS, format_func=DATASET_TITLES.get, horizontal=True,
+dataset = st.radio("Dataset", CHOICES, format_func=lambda d: DATASETS[d].title, horizontal=True,
                    key="compare_dataset")
-specs = models_for_dataset(dataset)
+specs = DATASETS[dataset].models
 image = widgets.chosen_image(dataset, key=f"compare_{dataset}", start_with_sample=True)
 if image is None:
     st.info("Choose a sample or upload a picture to compare the models.")
@@ -80,7 +80,7 @@ with note:
         st.success(f"All {len(answers)} models agree: **{next(iter(answers.values()))}**.",
                    icon=":material/check_circle:")
     elif len(specs) == 1:
-        st.caption(f"{DATASET_TITLES[dataset]} has only one model, so there is nothing to compare "
+        st.caption(f"{DATASETS[dataset].title} has only one model, so there is nothing to compare "
                    "it with; here is its answer.")
     if len(problems) == len(specs):
         st.error("None of these models is trained yet, so there is nothing to compare.")

@@ -194,19 +194,17 @@ def show_real() -> None:
     st.markdown("A Fashion-MNIST picture through the **first convolutional layer of the Fashion "
                 "CNN**: its filters were learned, not drawn by hand. The convolution here is a sum "
                 "plus a bias (no division), on pixels scaled to 0-1; then ReLU and 2×2 pooling.")
-    samples = loaders.fashion_samples()
-    if samples is None:
+    samples = loaders.samples(get_spec(REAL_MODEL).dataset)
+    if not samples:
         st.warning("The Fashion-MNIST sample images are missing (`weights/fashion_samples.npz`); "
                    "they are written when a Fashion model is trained.")
         return
     if not get_spec(REAL_MODEL).weights_available:
         st.warning(study.not_trained_message(REAL_MODEL))
         return
-    images, labels = samples
-    from vision.data import FASHION_CLASSES
-
+    images = [pixels for pixels, _, _ in samples]
     index = st.selectbox("Fashion-MNIST image", range(len(images)), key="cnn_real_sample",
-                         format_func=lambda i: f"{FASHION_CLASSES[labels[i]]} (sample {i + 1})")
+                         format_func=lambda i: f"{samples[i][2]} (sample {i + 1})")
     try:
         with st.spinner("Loading the Fashion CNN..."):
             kernels, biases = wt.real_first_layer(loaders.predictor(REAL_MODEL).model)

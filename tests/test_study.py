@@ -5,6 +5,8 @@ import pytest
 
 from vision import data as datasets
 from vision import study
+from vision.data import TestImages
+from vision.registry import get_dataset
 from vision.insight import EvalFile
 
 
@@ -72,7 +74,7 @@ def test_fashion_mistakes_come_from_the_eval_file_and_the_rest_from_the_dataset(
     shipped = np.stack([np.full((28, 28), 10, np.uint8), np.full((28, 28), 20, np.uint8)])
     results = eval_file(y_true, y_pred, misclassified_images=shipped)
     monkeypatch.setattr(datasets, "fashion_mnist_dir", lambda: None)
-    finder = study.TestImages("fashion_mnist", results)
+    finder = TestImages(get_dataset("fashion_mnist").source, results)
     images = finder.images([3, 0, 1])
     assert images[0][0, 0] == 20 and images[1] is None and images[2][0, 0] == 10
     assert not finder.needs_dataset(np.array([1, 3]))
@@ -83,7 +85,7 @@ def test_fashion_mistakes_come_from_the_eval_file_and_the_rest_from_the_dataset(
     monkeypatch.setattr(datasets, "fashion_mnist_dir", lambda: "somewhere")
     monkeypatch.setattr(datasets, "load_fashion_mnist_arrays",
                         lambda: (None, None, x_test, np.array(y_true)))
-    finder = study.TestImages("fashion_mnist", results)
+    finder = TestImages(get_dataset("fashion_mnist").source, results)
     assert finder.images([0, 2])[1][0, 0] == 2 and finder.missing_message() is None
 
 
@@ -92,7 +94,7 @@ def test_fashion_refuses_a_different_test_set(monkeypatch):
     monkeypatch.setattr(datasets, "fashion_mnist_dir", lambda: "somewhere")
     monkeypatch.setattr(datasets, "load_fashion_mnist_arrays",
                         lambda: (None, None, np.zeros((2, 28, 28)), np.array([1, 1])))
-    assert study.TestImages("fashion_mnist", results).images([1]) == [None]
+    assert TestImages(get_dataset("fashion_mnist").source, results).images([1]) == [None]
 
 
 def test_doodles_are_found_by_row(monkeypatch):
@@ -100,10 +102,10 @@ def test_doodles_are_found_by_row(monkeypatch):
     results = eval_file([0, 1, 1], [1, 1, 0], test_rows=np.array([7, 2, 5]))
     monkeypatch.setattr(datasets, "quickdraw_dir", lambda: "somewhere")
     monkeypatch.setattr(datasets, "load_doodle_arrays", lambda: (drawings, np.zeros(10)))
-    images = study.TestImages("quickdraw", results).images([2, 0])
+    images = TestImages(get_dataset("quickdraw").source, results).images([2, 0])
     assert images[0][0, 0] == 5 and images[1][0, 0] == 7
     monkeypatch.setattr(datasets, "quickdraw_dir", lambda: None)
-    finder = study.TestImages("quickdraw", results)
+    finder = TestImages(get_dataset("quickdraw").source, results)
     assert finder.images([0]) == [None] and "Quick, Draw!" in finder.missing_message()
 
 
@@ -119,7 +121,7 @@ def test_flowers_are_read_once_and_a_broken_photo_is_none(monkeypatch):
     results = eval_file([0, 1], [1, 1], test_files=np.array(["daisy/a.jpg", "rose/broken.jpg"]))
     monkeypatch.setattr(datasets, "flowers_dir", lambda: "somewhere")
     monkeypatch.setattr(datasets, "load_flower_image", load)
-    finder = study.TestImages("flowers", results)
+    finder = TestImages(get_dataset("flowers").source, results)
     first = finder.images([0, 1])
     assert first[0].shape == (224, 224, 3) and first[1] is None
     finder.images([0])

@@ -87,7 +87,7 @@ def start_preloading() -> threading.Thread | None:
         return None
 
     # the models the pages open with first, the others after them
-    first = [registry.get_spec(name) for name in registry.DEFAULT_MODELS.values()]
+    first = [registry.get_spec(dataset.default_model) for dataset in registry.DATASETS.values()]
     order = first + [spec for spec in registry.MODELS.values() if spec not in first]
 
     def preload() -> None:
@@ -140,18 +140,21 @@ def metrics(name: str) -> dict[str, Any] | None:
     return _metrics(name, file_version(registry.get_spec(name).metrics_path))
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _fashion_samples(path: str, version: float) -> tuple[np.ndarray, np.ndarray] | None:
-    if version < 0:
-        return None
-    with np.load(path) as data:
-        return data["images"], data["labels"]
+@st.cache_data(show_spinner="Loading the samples...", max_entries=8)
+def _samples(dataset: str, version: float) -> list | None:
+    return registry.get_dataset(dataset).source.samples()
 
 
-def fashion_samples() -> tuple[np.ndarray, np.ndarray] | None:
-    """The Fashion-MNIST test images shipped with the weights: (images, labels) or None."""
-    path = registry.WEIGHTS_DIR / "fashion_samples.npz"
-    return _fashion_samples(str(path), file_version(path))
+def samples(dataset: str) -> list[tuple[np.ndarray, str, str]] | None:
+    """A dataset's gallery as (pixels, caption, class name), or None when none is at hand
+    (Fashion's is shipped with the weights; the others come from their data when it is here)."""
+    return _samples(dataset, _samples_version(dataset))
+
+
+def _samples_version(dataset: str) -> float:
+    # The shipped Fashion samples are rewritten by training: their file is part of the key.
+    path = registry.get_dataset(dataset).source.samples_path()
+    return 0.0 if path is None else file_version(path)
 
 
 # Per-image results, cached as data so that moving a slider (opacity, k, colour scale) reruns the
@@ -188,17 +191,10 @@ def method_name(name: str, layer: str | None = None) -> str:
 
 
 @st.cache_data(show_spinner=False)
-def thumbnail(dataset: str) -> np.ndarray | None:
-    """A small picture of what a dataset's models look at, or None when no image is at hand
-    (doodles and flowers are never shipped: they come from the dataset when it is here)."""
-    from vision import data
+def _thumbnail(dataset: str, version: float) -> np.ndarray | None:
+    return registry.get_dataset(dataset).source.thumbnail()
 
-    if dataset == "fashion_mnist":
-        samples = fashion_samples()
-        return None if samples is None else 255 - samples[0][-5]  # dark on white, like a photo
-    if dataset == "quickdraw" and data.quickdraw_dir() is not None:
-        return 255 - np.load(data.quickdraw_dir() / "cat.npy", mmap_mode="r")[0]
-    if dataset in ("flowers", "imagenet") and data.flowers_dir() is not None:
-        first = data.flower_file_splits()["test"].files[0 if dataset == "flowers" else -1]
-        return data.load_flower_image(first, 96)
-    return None
+
+def thumbnail(dataset: str) -> np.ndarray | None:
+    """A small picture of what a dataset's models look at, or None when no image is at hand."""
+    return _thumbnail(dataset, _samples_version(dataset))

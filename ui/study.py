@@ -19,7 +19,7 @@ from ui.charts import ACCENT, NEUTRAL, thumbnail  # noqa: F401  (re-exported for
 from vision import registry
 from vision.errors import VisionLabError
 from vision.insight import EvalFile, load_eval
-from vision.study import TestImages
+from vision.data import TestImages
 
 # Light to dark blue, with most of the colour change at small values: a confusion matrix is mostly
 # near-empty cells and a bright diagonal, and the mistakes must stay visible.
@@ -53,7 +53,7 @@ def eval_version(name: str) -> tuple[str, float]:
 
 @st.cache_resource(show_spinner="Reading the test images...", max_entries=8)
 def _test_images(dataset: str, path: str, mtime: float) -> TestImages:
-    return TestImages(dataset, _eval(path, mtime))
+    return TestImages(registry.get_dataset(dataset).source, _eval(path, mtime))
 
 
 def test_images(name: str) -> TestImages:
@@ -64,8 +64,8 @@ def test_images(name: str) -> TestImages:
 
 def trained_models(dataset: str | None = None) -> list[str]:
     """Names of the models trained here (not the ImageNet one), optionally of one dataset."""
-    return [spec.name for spec in registry.MODELS.values()
-            if spec.trained_here and (dataset is None or spec.dataset == dataset)]
+    specs = registry.MODELS.values() if dataset is None else registry.get_dataset(dataset).models
+    return [spec.name for spec in specs if spec.trained_here]
 
 
 def model_title(name: str) -> str:

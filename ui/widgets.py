@@ -13,13 +13,12 @@ from ui import loaders
 from ui.charts import top_k_bars
 from vision.errors import VisionLabError
 from vision.images import decode_image
-from vision.registry import ModelSpec
+from vision.registry import ModelSpec, get_dataset
 
 if TYPE_CHECKING:
     from vision.preprocess import Preprocessed
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
-SAMPLES_PER_FLOWER = 4
 DRAWING_KEY = "doodle_canvas"            # st.session_state: the latest canvas, RGBA uint8
 DRAWING_JSON_KEY = "doodle_canvas_json"  # st.session_state: its strokes, to draw them again
 # the image sources a picker offers
@@ -63,53 +62,6 @@ def _decoded(data: bytes) -> np.ndarray:
     return decode_image(data)
 
 
-@st.cache_data(show_spinner="Loading the sample photos...")
-def flower_samples() -> list[tuple[np.ndarray, str, str]] | None:
-    """A few test photos per flower class as (pixels, caption, label), or None without the data."""
-    from vision import data
-
-    if data.flowers_dir() is None:
-        return None
-    test = data.flower_file_splits()["test"]
-    samples = []
-    for index, name in enumerate(data.FLOWER_CLASSES):
-        for file in [f for f, y in zip(test.files, test.y) if y == index][:SAMPLES_PER_FLOWER]:
-            samples.append((data.load_flower_image(file), file.split("/")[-1], name))
-    return samples
-
-
-@st.cache_data(show_spinner="Loading the sample doodles...")
-def doodle_samples(per_class: int = 2) -> list[tuple[np.ndarray, str, str]] | None:
-    """A few test doodles per class as (pixels, caption, label), or None without the data."""
-    from vision import data
-
-    if data.quickdraw_dir() is None:
-        return None
-    images, labels = data.load_doodle_arrays()
-    rows = data.doodle_test_indices()
-    samples = []
-    for index, name in enumerate(data.DOODLE_CLASSES):
-        for row in [r for r in rows if labels[r] == index][:per_class]:
-            samples.append((images[row], f"test doodle {int(row)}", name))
-    return samples
-
-
-def _samples(dataset: str) -> list[tuple[np.ndarray, str, str]] | None:
-    if dataset == "fashion_mnist":
-        shipped = loaders.fashion_samples()
-        if shipped is None:
-            return None
-        from vision.data import FASHION_CLASSES
-
-        images, labels = shipped
-        return [(image, f"test image {i}", FASHION_CLASSES[y]) for i, (image, y) in enumerate(zip(images, labels))]
-    if dataset in ("flowers", "imagenet"):
-        return flower_samples()
-    if dataset == "quickdraw":
-        return doodle_samples()
-    return None
-
-
 def chosen_image(dataset: str, key: str, start_with_sample: bool = False) -> InputImage | None:
     """The image to work on: an upload, a sample from a gallery, a surprise sample, or (for
     doodles) the current drawing of the Doodle page. None until there is one.
@@ -118,9 +70,10 @@ def chosen_image(dataset: str, key: str, start_with_sample: bool = False) -> Inp
     data is on this machine, otherwise the page invites an upload. Doodles start from the current
     drawing when there is one; `start_with_sample` starts the other datasets from a sample.
     """
-    samples = _samples(dataset)
+    spec = get_dataset(dataset)
+    samples = loaders.samples(dataset)
     gallery = [SAMPLE, SURPRISE] if samples else []
-    if dataset == "quickdraw":
+    if spec.drawn:
         drawing = st.session_state.get(DRAWING_KEY)
         sources = ([CURRENT_DRAWING] if drawing is not None else []) + gallery + [UPLOAD_DRAWING]
     else:
@@ -130,14 +83,13 @@ def chosen_image(dataset: str, key: str, start_with_sample: bool = False) -> Inp
             st.session_state[f"{key}_source"] = SAMPLE
     source = st.radio("Image", sources, horizontal=True, key=f"{key}_source",
                       label_visibility="collapsed")
-    if dataset == "quickdraw" and drawing is None:
+    if spec.drawn and drawing is None:
         st.caption("Draw something on the Doodle page and it appears here as *Current drawing*.")
     if source == CURRENT_DRAWING:
         return InputImage(np.asarray(drawing), "your drawing")
     if source in (UPLOAD, UPLOAD_DRAWING):
-        if not samples and dataset in ("flowers", "imagenet"):
-            st.caption("Sample photos appear here when the flower dataset is on this machine "
-                       "(`$VISION_LAB_DATA/flowers`).")
+        if not samples and spec.source.samples_hint:
+            st.caption(spec.source.samples_hint)
         return uploaded_image(f"{key}_upload", "Upload a drawing (dark ink on white)"
                               if source == UPLOAD_DRAWING else UPLOAD)
     if source == SURPRISE:
@@ -200,14 +152,12 @@ def page_input(dataset: str, key: str, prompt: str, icon: str) -> PageInput:
     """The input row of a prediction page (image source on the left, model picker on the right),
     the model loaded and the image preprocessed. Stops the page with a plain message when there
     is nothing to predict yet: weights missing, no image, or an image that cannot be used."""
-    from vision.registry import DEFAULT_MODELS, models_for_dataset
-
     source, model = st.columns([3, 2])
     with source:
         image = chosen_image(dataset, key=key)
     with model:
-        specs = models_for_dataset(dataset)
-        spec = model_choice(specs, key=f"{key}_model", default=DEFAULT_MODELS.get(dataset)) \
+        specs = get_dataset(dataset).models
+        spec = model_choice(specs, key=f"{key}_model", default=get_dataset(dataset).default_model) \
             if len(specs) > 1 else specs[0]
         st.caption(spec.description)
     if loaded_predictor(spec) is None:  # weights missing: the warning says what to do

@@ -8,12 +8,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
-from vision import data as datasets
-from vision.insight import EvalFile
 
 CURVE_KEYS = ("loss", "val_loss", "accuracy", "val_accuracy")
 FINE_TUNE_KEY = "fine_tune_starts_at_epoch"
@@ -106,101 +103,6 @@ def cell_order(matrix: np.ndarray) -> list[tuple[int, int]]:
     correct = [(a, a) for a in range(n) if matrix[a, a] > 0]
     empty = [c for c in cells if matrix[c] == 0]
     return mistakes + correct + empty
-
-
-# ---------------------------------------------------------------- test images
-class TestImages:
-    """Finds the pixels of a model's test images again, from what its eval file references.
-
-    Fashion-MNIST mistakes are shipped inside the eval file; the correctly classified Fashion
-    images come from the Fashion-MNIST test set when it is installed. Doodles and flower photos
-    are read from their datasets when these are on this machine. Nothing is downloaded.
-    """
-
-    __test__ = False  # not a pytest class, despite its name
-
-    def __init__(self, dataset: str, eval_file: EvalFile):
-        self.dataset = dataset
-        self.eval_file = eval_file
-        self._photos: dict[int, np.ndarray | None] = {}  # flower photos decoded so far
-
-    @cached_property
-    def _dataset_available(self) -> bool:
-        if self.dataset == "fashion_mnist":
-            return datasets.fashion_mnist_dir() is not None
-        if self.dataset == "quickdraw":
-            return datasets.quickdraw_dir() is not None and self.eval_file.test_rows is not None
-        if self.dataset == "flowers":
-            return datasets.flowers_dir() is not None and self.eval_file.test_files is not None
-        return False
-
-    @cached_property
-    def _arrays(self) -> np.ndarray | None:
-        """All images the eval file's references point into (Fashion test set or doodles)."""
-        if not self._dataset_available:
-            return None
-        if self.dataset == "fashion_mnist":
-            _, _, x_test, y_test = datasets.load_fashion_mnist_arrays()
-            # The eval file was written for this very test set; refuse a different one.
-            if len(y_test) != len(self.eval_file.y_true) or np.any(y_test != self.eval_file.y_true):
-                return None
-            return x_test
-        if self.dataset == "quickdraw":
-            return datasets.load_doodle_arrays()[0]
-        return None
-
-    def missing_message(self, need_dataset: bool = True) -> str | None:
-        """One line on how to get the images, or None when they are all here."""
-        if not need_dataset or self._dataset_available:
-            return None
-        if self.dataset == "fashion_mnist":
-            return ("The correctly classified Fashion-MNIST images are not shipped with the app: "
-                    "install Fashion-MNIST (`sudo apt-get install dataset-fashion-mnist`) to see them.")
-        if self.dataset == "quickdraw":
-            return ("The doodles are not on this machine: put the Quick, Draw! `<class>.npy` files in "
-                    f"`{datasets.shared_data_dir() / 'quickdraw'}` (or set VISION_LAB_DATA) to see them.")
-        if self.dataset == "flowers":
-            return ("The flower photos are not on this machine: put the flowers-recognition folders "
-                    f"in `{datasets.shared_data_dir() / 'flowers'}` (or set VISION_LAB_DATA) to see them.")
-        return "The images of this test set are not available."
-
-    def needs_dataset(self, test_indices: np.ndarray) -> bool:
-        """Whether showing these test images needs the dataset (they are not all shipped)."""
-        if self.dataset == "fashion_mnist" and self.eval_file.misclassified_images is not None:
-            return bool(np.any(self.eval_file.mistake_positions(test_indices) < 0))
-        return len(np.ravel(test_indices)) > 0
-
-    def images(self, test_indices: np.ndarray) -> list[np.ndarray | None]:
-        """The pixels of each test image (28x28 uint8, or 224x224x3 uint8 for flowers); None for
-        an image that is not available here."""
-        indices = np.asarray(test_indices, dtype=np.int64).ravel()
-        out: list[np.ndarray | None] = [None] * len(indices)
-        shipped = self.eval_file.misclassified_images
-        if self.dataset == "fashion_mnist" and shipped is not None:
-            for i, position in enumerate(self.eval_file.mistake_positions(indices)):
-                if position >= 0:
-                    out[i] = shipped[position]
-        missing = [i for i, image in enumerate(out) if image is None]
-        if not missing or not self._dataset_available:
-            return out
-        if self.dataset == "flowers":
-            for i in missing:
-                index = int(indices[i])
-                if index not in self._photos:
-                    try:
-                        self._photos[index] = datasets.load_flower_image(
-                            str(self.eval_file.test_files[index]))
-                    except (OSError, ValueError):  # a photo removed or damaged since training
-                        self._photos[index] = None
-                out[i] = self._photos[index]
-            return out
-        arrays = self._arrays
-        if arrays is None:
-            return out
-        rows = indices if self.dataset == "fashion_mnist" else self.eval_file.test_rows[indices]
-        for i in missing:
-            out[i] = np.asarray(arrays[int(rows[i])], dtype=np.uint8)
-        return out
 
 
 # ---------------------------------------------------------------- groups of mistakes
