@@ -9,8 +9,7 @@ import streamlit as st
 from ui import loaders, widgets
 from vision.errors import EmptyCanvasError, VisionLabError
 from vision.heatmaps import enlarge, overlay_heatmap
-from vision.preprocess import preprocess
-from vision.registry import models_for_dataset
+from vision.registry import get_dataset
 
 DATASET = "quickdraw"
 BIG = 280
@@ -24,7 +23,7 @@ def show_results(spec, rgba: np.ndarray | None) -> None:
                 "every stroke.", icon=":material/draw:")
         return
     try:
-        prepared = preprocess(spec.preprocessing, rgba)
+        prepared = widgets.prepared_input(widgets.InputImage(rgba, "your drawing"), spec.preprocessing)
     except EmptyCanvasError as err:
         widgets.show_placeholder_top1("Draw something")
         st.info(str(err), icon=":material/draw:")
@@ -75,8 +74,9 @@ def canvas_and_results(spec) -> None:
 
 
 st.title("Doodle", anchor=False)
-spec = widgets.model_choice(models_for_dataset(DATASET), key="doodle_model") \
-    if len(models_for_dataset(DATASET)) > 1 else models_for_dataset(DATASET)[0]
+SPECS = get_dataset(DATASET).models
+spec = widgets.model_choice(SPECS, key="doodle_model", default=get_dataset(DATASET).default_model) \
+    if len(SPECS) > 1 else SPECS[0]
 st.markdown(f"Draw one of these **{spec.num_classes} things** and {spec.title} guesses after "
             "every stroke:")
 with st.container(key="doodle_classes"):

@@ -8,9 +8,7 @@ import streamlit as st
 
 from ui import loaders, widgets
 from ui.charts import colour_scale_bar, colourise
-from vision.heatmaps import enlarge
-from vision.activations import normalise_maps, tile_maps
-from vision.errors import EmptyCanvasError, VisionLabError
+from vision.heatmaps import enlarge, normalise_maps, tile_maps
 from vision.registry import MODELS
 
 MAX_DEFAULT_LAYERS = 12  # more layers than this (MobileNet): start with a few, let the user pick
@@ -58,23 +56,10 @@ conv_models = [spec for spec in MODELS.values() if spec.cam_layer is not None]
 settings = st.columns([2, 3])
 with settings[0]:
     spec = widgets.model_choice(conv_models, key="layers_model", default="fashion_cnn")
-with settings[1]:
-    image = widgets.chosen_image(spec.dataset, key=f"layers_{spec.dataset}", start_with_sample=True)
-
-if widgets.loaded_predictor(spec) is None:
-    st.stop()
-if image is None:
-    st.info("Upload an image or pick a sample to see what every layer makes of it.",
-            icon=":material/layers:")
-    st.stop()
-try:
-    prepared = widgets.prepared_input(image, spec.preprocessing)
-except EmptyCanvasError as err:
-    st.info(f"Draw something on the Doodle page first. {err}", icon=":material/draw:")
-    st.stop()
-except VisionLabError as err:
-    widgets.show_error(err)
-    st.stop()
+prepared = widgets.page_input(
+    None, key=f"layers_{spec.dataset}", spec=spec, where=settings[1], start_with_sample=True,
+    prompt="Upload an image or pick a sample to see what every layer makes of it.",
+    icon=":material/layers:").prepared
 
 with st.spinner("Running the image through every layer..."):
     activations = loaders.activation_extractor(spec.name)(prepared.model_input)

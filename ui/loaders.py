@@ -15,6 +15,9 @@ import numpy as np
 import streamlit as st
 
 from vision import registry
+from vision.data import TestImages
+from vision.errors import VisionLabError
+from vision.evaluation import Evaluation
 
 log = logging.getLogger("vision_lab")
 
@@ -198,3 +201,52 @@ def _thumbnail(dataset: str, version: float) -> np.ndarray | None:
 def thumbnail(dataset: str) -> np.ndarray | None:
     """A small picture of what a dataset's models look at, or None when no image is at hand."""
     return _thumbnail(dataset, _samples_version(dataset))
+
+
+# ---------------------------------------------------------------- test-set evaluations
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _evaluation(path: str, version: float) -> Evaluation:
+    return Evaluation.load(path)
+
+
+def evaluation(name: str) -> Evaluation:
+    """The model's test predictions (`weights/MODEL_eval.npz`); raises WeightsMissingError with a
+    plain message when it is missing or unreadable. Shared and never mutated."""
+    return _evaluation(*evaluation_version(name))
+
+
+def evaluation_version(name: str) -> tuple[str, float]:
+    """What identifies the current evaluation file (path and modification time), for cache keys."""
+    path = registry.get_spec(name).eval_path
+    return str(path), file_version(path)
+
+
+@st.cache_resource(show_spinner="Reading the test images...", max_entries=8)
+def _test_images(dataset: str, path: str, version: float) -> TestImages:
+    return TestImages(registry.get_dataset(dataset).source, _evaluation(path, version))
+
+
+def test_images(name: str) -> TestImages:
+    """Finds a model's test images again (the datasets load once per server)."""
+    return _test_images(registry.get_spec(name).dataset, *evaluation_version(name))
+
+
+def top_k(name: str, model_input: np.ndarray, k: int = 5):
+    """The k most probable classes of one model-ready image (`vision.models.TopK`), from the
+    cached probabilities."""
+    from vision.models import top_k_from_probabilities
+
+    return top_k_from_probabilities(probabilities(name, model_input), registry.get_spec(name).labels, k)
+
+
+def heat_map(name: str, model_input: np.ndarray, class_index: int) -> np.ndarray | None:
+    """The heat map (H, W) in [0, 1] of one image for one class on the model's default layer;
+    None when the model has no conv layer or its explainer cannot be built."""
+    if registry.get_spec(name).cam_layer is None:
+        return None
+    try:
+        explained = explanation(name, model_input, int(class_index))
+    except (VisionLabError, ValueError):
+        log.warning("no heat map for %s", name, exc_info=True)
+        return None
+    return None if explained is None else explained.heatmap

@@ -11,7 +11,7 @@ import streamlit as st
 
 from ui import loaders
 from ui.charts import top_k_bars
-from vision.errors import VisionLabError
+from vision.errors import EmptyCanvasError, VisionLabError
 from vision.images import decode_image
 from vision.registry import ModelSpec, get_dataset
 
@@ -120,6 +120,12 @@ def model_choice(specs: Sequence[ModelSpec], key: str, default: str | None = Non
     return by_name[name]
 
 
+def not_trained_message(spec: ModelSpec) -> str:
+    """What to say about a model whose weights are missing."""
+    return (f"{spec.title} is not trained yet: its weights are missing. "
+            f"Train it with `python -m vision.train {spec.name}`.")
+
+
 def loaded_predictor(spec: ModelSpec):
     """The cached predictor of a model, or None with a warning (weights missing or unreadable)."""
     try:
@@ -148,18 +154,38 @@ def prepared_input(image: InputImage, preprocessing: str) -> "Preprocessed":
     return preprocess(preprocessing, image.pixels)
 
 
-def page_input(dataset: str, key: str, prompt: str, icon: str) -> PageInput:
-    """The input row of a prediction page (image source on the left, model picker on the right),
-    the model loaded and the image preprocessed. Stops the page with a plain message when there
-    is nothing to predict yet: weights missing, no image, or an image that cannot be used."""
-    source, model = st.columns([3, 2])
+def page_image(dataset: str, key: str, prompt: str, icon: str | None = None,
+               start_with_sample: bool = False) -> InputImage:
+    """The image source of a page (`chosen_image`); stops the page with `prompt` until there is
+    an image."""
+    image = chosen_image(dataset, key=key, start_with_sample=start_with_sample)
+    if image is None:
+        st.info(prompt, icon=icon)
+        st.stop()
+    return image
+
+
+def page_input(dataset: str | None, key: str, prompt: str, icon: str, spec: ModelSpec | None = None,
+               where=None, start_with_sample: bool = False) -> PageInput:
+    """The input of a prediction page: the image source and the model (a picker on the right of
+    the image source, or `spec` when the page chose it), the model loaded and the image
+    preprocessed. `where` is the container of the image source when the page lays it out itself.
+
+    Stops the page with a plain message when there is nothing to predict yet: weights missing, no
+    image, or an image that cannot be used (an empty drawing invites one).
+    """
+    if spec is None:
+        source, model = st.columns([3, 2])
+        with model:
+            specs = get_dataset(dataset).models
+            spec = model_choice(specs, key=f"{key}_model",
+                                default=get_dataset(dataset).default_model) \
+                if len(specs) > 1 else specs[0]
+            st.caption(spec.description)
+    else:
+        source = where if where is not None else st.container()
     with source:
-        image = chosen_image(dataset, key=key)
-    with model:
-        specs = get_dataset(dataset).models
-        spec = model_choice(specs, key=f"{key}_model", default=get_dataset(dataset).default_model) \
-            if len(specs) > 1 else specs[0]
-        st.caption(spec.description)
+        image = chosen_image(dataset or spec.dataset, key=key, start_with_sample=start_with_sample)
     if loaded_predictor(spec) is None:  # weights missing: the warning says what to do
         st.stop()
     if image is None:
@@ -168,6 +194,9 @@ def page_input(dataset: str, key: str, prompt: str, icon: str) -> PageInput:
     try:
         with st.spinner("Preparing the photo..."):
             prepared = prepared_input(image, spec.preprocessing)
+    except EmptyCanvasError as err:
+        st.info(f"Draw something on the Doodle page first. {err}", icon=":material/draw:")
+        st.stop()
     except VisionLabError as err:
         show_error(err)
         st.stop()

@@ -6,13 +6,18 @@ heat map never imports TensorFlow.
 - `map_onto_crop`: a heat map of the model input laid back onto the part of the user's picture
   the input was made from (the crop box and scale that `vision.preprocess.Preprocessed` records);
 - `enlarge`: small pictures blown up with sharp pixels; `as_uint8`: any picture as uint8 pixels;
+- `normalise_maps` and `tile_maps`: a layer's feature maps scaled to [0, 1] and laid out as a grid;
 - `bounding_box` and `border_pixels`: the box of a mask, the outer frame of an image.
 """
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
+
+SCALES = ("per_map", "per_layer", "shared")
 
 
 def scale_to_size(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -117,3 +122,56 @@ def border_pixels(image: np.ndarray, thickness: int = 1) -> np.ndarray:
              middle[:, :t], middle[:, -t:] if image.shape[1] > t else middle[:, :0]]
     channels = image.shape[2:]
     return np.concatenate([part.reshape(-1, *channels) for part in parts], axis=0)
+
+
+def normalise_maps(maps: np.ndarray, scale: str = "per_map",
+                   value_range: tuple[float, float] | None = None) -> np.ndarray:
+    """Feature maps (H, W, C) scaled to [0, 1] float32 for display.
+
+    Args:
+        maps: (H, W, C) (or (H, W)) activations.
+        scale: "per_map" stretches every channel to its own min..max (shows each map's pattern),
+            "per_layer" uses the min..max of the whole layer (shows which maps are strong),
+            "shared" uses `value_range` (to compare layers or images on one scale).
+        value_range: (lo, hi), required for "shared".
+    Returns:
+        float32 array of the same shape; constant maps become zeros.
+    """
+    maps = np.asarray(maps, dtype=np.float32)
+    if scale == "per_map":
+        lo = maps.min(axis=(0, 1), keepdims=True)
+        hi = maps.max(axis=(0, 1), keepdims=True)
+    elif scale == "per_layer":
+        lo, hi = maps.min(), maps.max()
+    elif scale == "shared":
+        if value_range is None:
+            raise ValueError('scale="shared" needs value_range=(lo, hi).')
+        lo, hi = (np.float32(v) for v in value_range)
+    else:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    span = np.asarray(hi - lo, np.float32)
+    safe = np.where(span > 1e-12, span, 1.0)
+    out = np.where(span > 1e-12, (maps - lo) / safe, 0.0)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def tile_maps(maps01: np.ndarray, columns: int | None = None, pad: int = 1,
+              pad_value: float = 1.0) -> np.ndarray:
+    """All channels of (H, W, C) maps as one grid image (float32), row by row.
+
+    `columns` defaults to ceil(sqrt(C)); cells are separated by `pad` pixels of `pad_value`, and
+    unused cells of the last row are filled with it too. Output: (rows*(H+pad)-pad, cols*(W+pad)-pad).
+    """
+    maps01 = np.asarray(maps01, dtype=np.float32)
+    if maps01.ndim == 2:
+        maps01 = maps01[..., None]
+    height, width, count = maps01.shape
+    columns = max(1, min(columns or math.ceil(math.sqrt(count)), count))
+    rows = math.ceil(count / columns)
+    grid = np.full((rows * (height + pad) - pad, columns * (width + pad) - pad), pad_value,
+                   np.float32)
+    for index in range(count):
+        row, col = divmod(index, columns)
+        top, left = row * (height + pad), col * (width + pad)
+        grid[top:top + height, left:left + width] = maps01[..., index]
+    return grid

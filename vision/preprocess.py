@@ -231,11 +231,13 @@ def photo_for_mobilenet(rgb: np.ndarray, size: int = 224) -> Preprocessed:
     ), crop_box=crop_box, scale=scale)
 
 
-def dataset_image_input(image28: np.ndarray) -> Preprocessed:
-    """A sample taken from a dataset (28x28 uint8) is already what the model expects."""
-    image = np.asarray(image28, dtype=np.uint8)
+def dataset_image_input(image: np.ndarray) -> Preprocessed:
+    """An image taken from a dataset (28x28 grey, or a 224x224 RGB test photo, uint8) is already
+    what the model expects."""
+    image = np.asarray(image, dtype=np.uint8)
     height, width = image.shape[:2]
-    return Preprocessed(_as_input(image), (Step(f"{height}x{width} input", image),),
+    model_input = image.astype(np.float32) if image.ndim == 3 else _as_input(image)
+    return Preprocessed(model_input, (Step(f"{height}x{width} input", image),),
                         crop_box=(0.0, float(height), 0.0, float(width)), scale=(1.0, 1.0))
 
 

@@ -163,6 +163,13 @@ def get_dataset(name: str) -> DatasetSpec:
             f"There is no dataset called {name!r}. Known datasets: {', '.join(DATASETS)}.") from None
 
 
+def trained_models(dataset: str | None = None) -> list[str]:
+    """Names of the models trained here (not the pretrained ImageNet one), optionally of one
+    dataset, in registry order."""
+    specs = MODELS.values() if dataset is None else get_dataset(dataset).models
+    return [spec.name for spec in specs if spec.trained_here]
+
+
 def models_for_dataset(dataset: str) -> list[ModelSpec]:
     """The registered models trained on one dataset, in registry order."""
     return get_dataset(dataset).models

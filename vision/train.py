@@ -8,6 +8,7 @@ predictions and the embeddings of the mistakes). Seeds are fixed, so a run can b
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import platform
@@ -21,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from vision import data as datasets
-from vision.evaluate import Evaluation, evaluate
+from vision.evaluation import Evaluation, evaluate
 from vision.models import Predictor
 from vision.registry import WEIGHTS_DIR, ModelSpec, get_dataset, get_spec
 
@@ -203,16 +204,9 @@ def metrics_document(spec: ModelSpec, model: keras.Model, data: datasets.Dataset
 
 
 def write_eval_file(path: Path, spec: ModelSpec, data: datasets.Dataset, result: Evaluation) -> None:
-    np.savez_compressed(
-        path,
-        y_true=result.y_true.astype(np.uint16),
-        y_pred=result.y_pred.astype(np.uint16),
-        top3_indices=result.top3_indices.astype(np.uint16),
-        top3_probabilities=result.top3_probabilities.astype(np.float16),
-        misclassified=result.misclassified.astype(np.int32),
-        embeddings=result.embeddings.astype(np.float16),
-        **get_dataset(spec.dataset).source.test_references(data, result.misclassified),
-    )
+    """The evaluation record, with what finds its test images again (`MODEL_eval.npz`)."""
+    references = get_dataset(spec.dataset).source.test_references(data, result.misclassified)
+    dataclasses.replace(result, **references).save(path)
 
 
 # ---------------------------------------------------------------- entry point
