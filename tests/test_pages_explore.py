@@ -233,6 +233,22 @@ def test_fashion_class_picker_defaults_to_the_prediction_and_explains_another_cl
     assert_no_exception(at)
 
 
+def test_fashion_why_not_shirt_shows_the_contrast_map():
+    at = page("fashion").run()
+    at.radio(key="fashion_source").set_value("Pick a sample").run()
+    shirt = FASHION_CLASSES.index("Shirt")
+    picker = at.selectbox(key="fashion_class")
+    other = picker.value if picker.value != shirt else 0
+    picker.set_value(other).run()
+    assert not at.toggle(key="fashion_contrast").value  # off: the plain map, as before
+    at.toggle(key="fashion_contrast").set_value(True).run()
+    assert_no_exception(at)
+    assert any(c.startswith(f"CAM for {FASHION_CLASSES[other]} against Shirt ") for c in image_captions(at))
+    picker.set_value(shirt).run()
+    assert_no_exception(at)
+    assert not any(t.key == "fashion_contrast" for t in at.toggle)  # "Shirt and not Shirt?" makes no sense
+
+
 def test_fashion_mlp_says_it_has_no_heat_map():
     at = page("fashion").run()
     at.radio(key="fashion_model").set_value("fashion_mlp").run()

@@ -169,13 +169,21 @@ def probabilities(name: str, model_input: np.ndarray) -> np.ndarray:
 
 
 @st.cache_data(show_spinner="Computing the heat map...", max_entries=64)
-def explanation(name: str, model_input: np.ndarray, class_index: int, layer: str | None = None):
+def explanation(name: str, model_input: np.ndarray, class_index: int, layer: str | None = None,
+                against: int | None = None):
     """The heat map of one model-ready image for one class: CAM / Grad-CAM on `layer`, or on the
-    model's default layer when None. None for a model without conv layers."""
+    model's default layer when None. With `against`, the contrast "why `class_index` and not
+    `against`": the map of the score logit[class_index] - logit[against]. None for a model
+    without conv layers."""
     explainer_ = explainer(name, layer)
     if explainer_ is None:
         return None
-    return explainer_.explain(model_input, int(class_index))
+    if against is None:
+        return explainer_.explain(model_input, int(class_index))
+    from vision.explain import contrast_target
+
+    target = contrast_target(explainer_.num_classes, int(class_index), int(against))
+    return explainer_.explain(model_input, target=target)
 
 
 @st.cache_data(show_spinner=False)
@@ -205,14 +213,19 @@ def thumbnail(dataset: str) -> np.ndarray | None:
 
 # ---------------------------------------------------------------- test-set evaluations
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _evaluation(path: str, version: float) -> Evaluation:
-    return Evaluation.load(path)
+def _evaluation(path: str, version: float, classes: int) -> Evaluation:
+    import dataclasses
+
+    evaluation_ = Evaluation.load(path)
+    if evaluation_.num_classes is None:  # a file written before the class count was stored
+        evaluation_ = dataclasses.replace(evaluation_, num_classes=classes)
+    return evaluation_
 
 
 def evaluation(name: str) -> Evaluation:
     """The model's test predictions (`weights/MODEL_eval.npz`); raises WeightsMissingError with a
     plain message when it is missing or unreadable. Shared and never mutated."""
-    return _evaluation(*evaluation_version(name))
+    return _evaluation(*evaluation_version(name), registry.get_spec(name).num_classes)
 
 
 def evaluation_version(name: str) -> tuple[str, float]:
@@ -222,13 +235,13 @@ def evaluation_version(name: str) -> tuple[str, float]:
 
 
 @st.cache_resource(show_spinner="Reading the test images...", max_entries=8)
-def _test_images(dataset: str, path: str, version: float) -> TestImages:
-    return TestImages(registry.get_dataset(dataset).source, _evaluation(path, version))
+def _test_images(name: str, path: str, version: float) -> TestImages:
+    return TestImages(registry.get_dataset(registry.get_spec(name).dataset).source, evaluation(name))
 
 
 def test_images(name: str) -> TestImages:
     """Finds a model's test images again (the datasets load once per server)."""
-    return _test_images(registry.get_spec(name).dataset, *evaluation_version(name))
+    return _test_images(name, *evaluation_version(name))
 
 
 def top_k(name: str, model_input: np.ndarray, k: int = 5):
