@@ -107,3 +107,40 @@ def test_pretrained_weights_are_here():
     for name in (MOBILENET_V1_WITH_TOP, MOBILENET_V2_NO_TOP):
         path = data.pretrained_weights_path(name)
         assert path is not None and path.endswith(name)
+
+
+# ---------------------------------------------------------------- what each dataset offers the app
+def test_fashion_ships_its_gallery_with_the_weights(tmp_path, monkeypatch):
+    from vision import registry
+
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    source = registry.get_dataset("fashion_mnist").source
+    assert source.samples() is None and source.cover() is None  # nothing shipped yet
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 7)
+    test = data.Split(rng.integers(0, 256, (70, 28, 28, 1), dtype=np.uint8), y)
+    source.ship_samples(data.Dataset("fashion_mnist", data.FASHION_CLASSES, test, test, test), tmp_path)
+    samples = source.samples()
+    assert len(samples) == 10 * data.FASHION_SAMPLES_PER_CLASS
+    assert [label for _, _, label in samples[::4]] == list(data.FASHION_CLASSES)
+    first_bag = np.flatnonzero(y == 8)[0]
+    assert np.array_equal(samples[32][0], test.x[first_bag, ..., 0])
+    assert np.array_equal(source.cover(), 255 - samples[-5][0])  # dark on white, like a photo
+
+
+def test_doodle_gallery_takes_test_doodles_of_every_class(monkeypatch):
+    from vision.registry import get_dataset
+
+    labels = np.repeat(np.arange(9), 5)
+    drawings = np.arange(45)[:, None, None] * np.ones((1, 28, 28), np.uint8)
+    monkeypatch.setattr(data, "quickdraw_dir", lambda: "somewhere")
+    monkeypatch.setattr(data, "load_doodle_arrays", lambda: (drawings, labels))
+    monkeypatch.setattr(data, "doodle_test_indices", lambda: np.arange(1, 45, 2))
+    samples = get_dataset("quickdraw").source.samples()
+    assert [label for _, _, label in samples] == [c for c in data.DOODLE_CLASSES for _ in range(2)]
+    rows = [int(caption.split()[-1]) for _, caption, _ in samples]
+    assert all(row % 2 == 1 for row in rows)  # test rows only
+    assert all(pixels[0, 0] == row for (pixels, _, _), row in zip(samples, rows))
+    monkeypatch.setattr(data, "quickdraw_dir", lambda: None)
+    assert get_dataset("quickdraw").source.samples() is None
+    assert "quickdraw" in get_dataset("quickdraw").source.missing_hint
