@@ -9,10 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from ui import classroom, presenter
-from ui.study import clicked_cell, confusion_figure
+from ui.charts import clicked_cell, confusion_figure
 from vision.board import Board, BoardOfflineError, Drawing
-from vision.registry import DEFAULT_MODELS, get_spec
+from vision.registry import get_dataset, get_spec
 
+DATASET = "quickdraw"  # the board shows the game's drawings
 REFRESH_SECONDS = 3
 PER_PROMPT = 12     # newest drawings shown per prompt
 CELL_DRAWINGS = 24  # drawings shown for a clicked cell
@@ -150,7 +151,8 @@ def clear_board(board: Board, code: str | None) -> None:
         st.session_state[MESSAGE_KEY] = ("error", f"Not cleared. {err}")
         return
     close_cell()
-    st.session_state[MESSAGE_KEY] = ("success", f"The board is clear ({removed} drawing{'s' * (removed != 1)} removed).")
+    plural = "s" * (removed != 1)
+    st.session_state[MESSAGE_KEY] = ("success", f"The board is clear ({removed} drawing{plural} removed).")
 
 
 def clear_section(board: Board) -> None:
@@ -173,7 +175,7 @@ def clear_section(board: Board) -> None:
 st.title("Class board", anchor=False)
 st.markdown("What the class drew in **Play**, and what the network made of it. It updates by "
             f"itself every {REFRESH_SECONDS} seconds.")
-spec = get_spec(DEFAULT_MODELS["quickdraw"])
+spec = get_spec(get_dataset(DATASET).default_model)
 shared = classroom.board()
 if MESSAGE_KEY in st.session_state:
     kind, text = st.session_state.pop(MESSAGE_KEY)

@@ -11,14 +11,13 @@ import numpy as np
 import streamlit as st
 
 from ui import classroom, loaders, widgets
-from ui.charts import heatmap_for_crop, pixelated
 from vision.board import BoardLimitError, BoardOfflineError, InvalidDrawingError, NewDrawing
 from vision.errors import EmptyCanvasError, VisionLabError
-from vision.explain import overlay_heatmap
 from vision.game import RECOGNISED, SKIPPED, Game, RoundRecord, guess_phrase
-from vision.preprocess import preprocess
-from vision.registry import DEFAULT_MODELS, get_spec
+from vision.heatmaps import enlarge, overlay_heatmap
+from vision.registry import get_dataset, get_spec
 
+DATASET = "quickdraw"  # the game's classes: the doodle model's
 GAME_KEY, NUMBER_KEY, SEEN_KEY, SENT_KEY = "play_game", "play_game_number", "play_seen", "play_sent"
 PICTURE = 160  # the pictures on the end screen
 
@@ -58,7 +57,8 @@ def canvas_and_guesses(game: Game, spec) -> None:
                 st.subheader("Start drawing!", anchor=False)
             return
         try:
-            prepared = preprocess(spec.preprocessing, rgba)
+            prepared = widgets.prepared_input(widgets.InputImage(rgba, "your drawing"),
+                                              spec.preprocessing)
         except EmptyCanvasError:
             with st.container(key="play_guess"):
                 st.subheader("Start drawing!", anchor=False)
@@ -117,22 +117,21 @@ def show_round_over(game: Game, spec) -> None:
 
 # ---------------------------------------------------------------- the end screen
 def cam_picture(spec, record: RoundRecord, class_index: int) -> np.ndarray | None:
-    """The heat map of one class over the drawing (over the 28x28 input when the drawing's
-    outline cannot be matched), or None for a model without conv layers."""
+    """The heat map of one class over the drawing (over the 28x28 input when the drawing cannot
+    be read again), or None for a model without conv layers."""
     explanation = loaders.explanation(spec.name, record.model_input, class_index)
     if explanation is None:
         return None
     input28 = np.asarray(record.model_input)[..., 0].astype(np.uint8)
-    try:
-        crop = next(step.image for step in preprocess(
-            spec.preprocessing, classroom.png_pixels(record.picture)).steps if step.name == "cropped")
-        pair = heatmap_for_crop(crop, input28, explanation.heatmap)
+    try:  # the saved picture, prepared again, says where the drawing lies in the input
+        prepared = widgets.prepared_input(
+            widgets.InputImage(classroom.png_pixels(record.picture), "your drawing"),
+            spec.preprocessing)
+        crop = next(step.image for step in prepared.steps if step.name == "cropped")
     except (VisionLabError, StopIteration):
-        pair = None
-    if pair is None:
-        return overlay_heatmap(pixelated(input28, PICTURE), explanation.heatmap, 0.5)
-    drawing, heat = pair
-    return overlay_heatmap(pixelated(255 - drawing, PICTURE), heat, 0.5)
+        return overlay_heatmap(enlarge(input28, PICTURE), explanation.heatmap, 0.5)
+    heat = prepared.heatmap_on_crop(explanation.heatmap, crop.shape[:2])
+    return overlay_heatmap(enlarge(255 - crop, PICTURE), heat, 0.5)
 
 
 def send_button(record: RoundRecord, number: int, nickname: str) -> None:
@@ -214,7 +213,7 @@ def show_results(game: Game, spec) -> None:
 
 # ---------------------------------------------------------------- the page
 st.title("Play", anchor=False)
-spec = get_spec(DEFAULT_MODELS["quickdraw"])
+spec = get_spec(get_dataset(DATASET).default_model)
 if widgets.loaded_predictor(spec) is None:
     st.stop()
 game: Game | None = st.session_state.get(GAME_KEY)
