@@ -25,7 +25,7 @@ from vision import data
 from vision.board import Board, NewDrawing
 from vision.data import DOODLE_CLASSES
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.data]  # the board is prefilled with Quick, Draw! doodles
 SLOW = 60_000
 PASSCODE = "owl-42"
 REFRESH_SECONDS = 3  # pages/class_board.py
