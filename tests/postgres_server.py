@@ -18,6 +18,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -47,6 +48,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def new_folder() -> Path:
+    """An empty folder for a cluster, in /tmp: the `postgres` user must be able to reach it
+    (pytest's own temporary folders are private to root)."""
+    return Path(tempfile.mkdtemp(prefix="vision-lab-postgres-"))
+
+
 def start(folder: Path) -> str:
     """Start a cluster in `folder` and return the SQLAlchemy URL of its test database."""
     binaries = bin_dir()
@@ -58,13 +65,16 @@ def start(folder: Path) -> str:
         owner = pwd.getpwnam("postgres")
         os.chown(folder, owner.pw_uid, owner.pw_gid)
     port = _free_port()
-    quiet = dict(check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    subprocess.run(_as_server_user([str(binaries / "initdb"), "-D", str(data), "-U", USER,
-                                    "-A", "trust", "-E", "UTF8", "--no-sync"]), **quiet)
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
-    subprocess.run(_as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-l",
-                                    str(folder / "server.log"), "-o", options, "-w", "start"]),
-                   **quiet)
+    for command in ([str(binaries / "initdb"), "-D", str(data), "-U", USER, "-A", "trust",
+                     "-E", "UTF8", "--no-sync"],
+                    [str(binaries / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"),
+                     "-o", options, "-w", "start"]):
+        done = subprocess.run(_as_server_user(command), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+        if done.returncode:
+            raise RuntimeError(f"{Path(command[0]).name} failed: "
+                               + done.stderr.decode(errors="replace")[-2000:])
     (folder / "port").write_text(str(port))
     for _ in range(50):
         done = subprocess.run(_as_server_user([str(binaries / "createdb"), "-h", str(folder), "-p",

@@ -33,7 +33,7 @@ URL_VARIABLE = "VISION_LAB_TEST_DATABASE_URL"
 
 # ---------------------------------------------------------------- the two backends
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory) -> str:
+def postgres_url() -> str:
     url = os.environ.get(URL_VARIABLE)
     if url:
         yield url
@@ -43,7 +43,7 @@ def postgres_url(tmp_path_factory) -> str:
                     "(test.sh starts a cluster and sets it)")
     if postgres_server.bin_dir() is None:
         pytest.fail("PostgreSQL is not installed (./test.sh installs it: apt-get install -y postgresql)")
-    folder = tmp_path_factory.mktemp("postgres")
+    folder = postgres_server.new_folder()
     try:
         yield postgres_server.start(folder)
     finally:
@@ -285,6 +285,31 @@ def test_the_migrated_schema_is_the_one_in_the_code(backend):
     assert version == "0001"
     board.migrate()  # again: nothing to do, nothing breaks
     Board(backend.url).migrate()  # another replica starting on the same database
+
+
+def test_boards_starting_at_once_in_one_process_migrate_safely(backend):
+    """Alembic keeps its migration context in module globals: Boards migrating together in one
+    process (replicas in threads, tests) must take turns, not crash."""
+    backend.board()
+    boards = [Board(backend.url) for _ in range(8)]
+    barrier = threading.Barrier(len(boards))
+    errors: list[BaseException] = []
+
+    def start(board: Board) -> None:
+        try:
+            barrier.wait(timeout=30)
+            board.migrate()
+            board.save(drawing())
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=start, args=(b,)) for b in boards]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert boards[0].count() == len(boards)
 
 
 # ---------------------------------------------------------------- the store down, and back

@@ -257,6 +257,10 @@ def _engine(url: str, connect_timeout: float, lock_timeout: float) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
 
 
+# Alembic runs migrations through module-level globals (`alembic.context`): two migrations at
+# once in one process, even of two different Boards, would trip over each other.
+_MIGRATION_LOCK = threading.Lock()
+
 OFFLINE_MESSAGE = ("The class board is offline: its database cannot be reached or written to "
                    "right now. The game works as usual; send your drawings when it is back.")
 
@@ -274,7 +278,6 @@ class Board:
         self.engine = _engine(self.url, connect_timeout, lock_timeout)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._migrated = False
-        self._lock = threading.Lock()
         self._status_every = status_every
         self._status: tuple[float, bool] | None = None
 
@@ -289,7 +292,7 @@ class Board:
         after a failure). Raises BoardOfflineError when the database cannot be reached."""
         if self._migrated:
             return
-        with self._lock:
+        with _MIGRATION_LOCK:
             if self._migrated:
                 return
             from alembic import command
