@@ -454,6 +454,14 @@ def test_a_read_only_sqlite_file_refuses_drawings_but_shows_the_board(tmp_path):
     assert Board(f"sqlite:///{path}").count() == 1
 
 
+@pytest.mark.parametrize("url", ["not a url", "mysql://u@localhost/board", "nosuchdb://x"])
+def test_an_unusable_database_address_is_an_offline_board(url):
+    board = Board(url)
+    assert not board.online()
+    with pytest.raises(BoardOfflineError, match="VISION_LAB_DATABASE_URL"):
+        board.save(drawing())
+
+
 def test_the_default_store_is_sqlite_in_the_data_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("VISION_LAB_DATABASE_URL", raising=False)
     assert board_module.database_url() == f"sqlite:///{board_module.DATA_DIR / 'class_board.sqlite3'}"

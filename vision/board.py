@@ -33,7 +33,8 @@ from sqlalchemy import (CheckConstraint, Column, DateTime, Float, Index, Integer
                         MetaData, String, Table, and_, case, create_engine, delete, event, func,
                         select)
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
+from sqlalchemy.exc import (ArgumentError, DatabaseError, InterfaceError, NoSuchModuleError,
+                            OperationalError)
 
 from vision.data import PROJECT_ROOT
 from vision.errors import VisionLabError
@@ -275,8 +276,15 @@ class Board:
         a SQLite writer waits for another to finish (30 students sending at once queue up)."""
         self.url = _normalised(url or database_url())
         self.max_kept = max_kept
-        self.engine = _engine(self.url, connect_timeout, lock_timeout)
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._unusable: str | None = None  # why the URL itself cannot work (a typo, no driver)
+        try:
+            self.engine = _engine(self.url, connect_timeout, lock_timeout)
+        except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as err:
+            log.warning("class board URL unusable: %s", err)
+            self.engine = None
+            self._unusable = (f"The class board is offline: its database address "
+                              f"({URL_VARIABLE}) is not one it can use ({err.__class__.__name__}).")
+        self.is_sqlite = self.engine is not None and self.engine.dialect.name == "sqlite"
         self._migrated = False
         self._status_every = status_every
         self._status: tuple[float, bool] | None = None
@@ -292,6 +300,8 @@ class Board:
         after a failure). Raises BoardOfflineError when the database cannot be reached."""
         if self._migrated:
             return
+        if self._unusable:
+            raise BoardOfflineError(self._unusable)
         with _MIGRATION_LOCK:
             if self._migrated:
                 return
