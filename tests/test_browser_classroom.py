@@ -295,3 +295,44 @@ def test_presenter_view_on_a_projector(browser, classroom):
         page.screenshot(path=SCREENSHOTS / "presenter.png")  # the projector's 1920x1080
     finally:
         projector.close()
+
+
+def test_without_a_passcode_only_the_servers_machine_may_clear(browser, tmp_path):
+    """A real server with no passcode: a browser on this machine may clear the board; the same
+    browser seen through a proxy (X-Forwarded-For) may not."""
+    url_db = f"sqlite:///{tmp_path / 'board.sqlite3'}"
+    board = Board(url_db)
+    board.save(NewDrawing("moon", "moon", 0.9, np.zeros((28, 28)), _png(), "Ada"))
+    port = free_port()
+    server = start_server(port, preload=False, env={"VISION_LAB_DATABASE_URL": url_db,
+                                                    "VISION_LAB_BOARD_PASSCODE": ""})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        proxied = browser.new_context(extra_http_headers={"X-Forwarded-For": "203.0.113.9"})
+        page = proxied.new_page()
+        open_page(page, url)  # (the router first, as users arrive)
+        open_page(page, f"{url}/class_board")
+        page.get_by_text("Clear the board").first.click()
+        page.get_by_text("only be cleared from the machine the server runs on").wait_for(timeout=SLOW)
+        assert page.get_by_role("button", name="Clear the board").count() == 0
+        proxied.close()
+
+        local = browser.new_context()
+        page = local.new_page()
+        open_page(page, f"{url}/class_board")
+        page.get_by_text("Clear the board").first.click()
+        page.get_by_text("clearing works from this machine only").wait_for(timeout=SLOW)
+        page.get_by_role("button", name="Clear the board").click()
+        page.get_by_text("The board is clear (1 drawing removed)").wait_for(timeout=SLOW)
+        assert board.count() == 0
+        local.close()
+    finally:
+        server.kill()
+        server.wait(timeout=20)
+        server.log_path.unlink()
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (160, 160), 255).save(buffer, "PNG")
+    return buffer.getvalue()
