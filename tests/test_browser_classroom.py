@@ -267,6 +267,18 @@ def test_a_phone_plays_with_touch_on_a_390_px_screen(browser, classroom):
             "return h && !h.innerText.includes('Start drawing'); }", timeout=SLOW)
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scroll
         assert page.locator("[data-testid='stException']").count() == 0
+
+        open_page(page, f"{url}/doodle")  # and the Doodle page's canvas, the same way
+        canvas = page.locator("canvas.upper-canvas").first
+        canvas.wait_for(timeout=SLOW)
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+        touch_stroke(page, box, circle(r=90))
+        page.wait_for_function(
+            "() => { const h = document.querySelector('.st-key-top1 h3'); "
+            "return h && / - \\d+\\.\\d%$/.test(h.innerText.trim()); }", timeout=SLOW)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     finally:
         phone.close()
 
