@@ -74,6 +74,7 @@ def doodles() -> np.ndarray:
 
 
 # ---------------------------------------------------------------- Fashion-MNIST
+@pytest.mark.data
 def test_fashion_photo_comes_back_close_to_the_dataset_image(fashion_test_images):
     images = fashion_test_images[:FASHION_SAMPLES]
     results = [fashion_from_photo(as_photo(image)) for image in images]
@@ -92,6 +93,7 @@ def test_fashion_photo_comes_back_close_to_the_dataset_image(fashion_test_images
     assert set(np.unique(mask)) == {0, 255} and mask[0, 0] == 0  # the mask is a shown step
 
 
+@pytest.mark.data
 def test_fashion_item_fills_the_frame_and_is_light_on_black(fashion_test_images):
     photo = as_photo(fashion_test_images[1], jpeg_quality=None)
     image = fashion_from_photo(photo).model_input[..., 0]
@@ -100,6 +102,7 @@ def test_fashion_item_fills_the_frame_and_is_light_on_black(fashion_test_images)
     assert image[0, 0] == 0 and image[rows, cols].mean() > 100
 
 
+@pytest.mark.data
 def test_fashion_light_item_on_a_dark_background_is_negated_like_fashion_mnist(fashion_test_images):
     """Fashion-MNIST negated its product photos: a light garment is dim, its dark print bright.
     The background, masked out, is black whatever its shade."""
@@ -112,6 +115,7 @@ def test_fashion_light_item_on_a_dark_background_is_negated_like_fashion_mnist(f
     assert np.corrcoef(image[inside], item[inside])[0, 1] < 0  # grey levels reversed
 
 
+@pytest.mark.data
 def test_fashion_ignores_jpeg_noise_and_a_grey_background(fashion_test_images):
     photo = as_photo(fashion_test_images[2], jpeg_quality=None).astype(np.int16)
     noisy = photo * 0.8 + np.random.default_rng(0).normal(0, 6, photo.shape)  # grey paper
@@ -156,6 +160,7 @@ def on_background(image28: np.ndarray, kind: str, rng: np.random.Generator) -> n
     return np.ascontiguousarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1])
 
 
+@pytest.mark.data
 # Mean error per pixel (0-255) over 40 test items; measured with the grey-threshold path first:
 # coloured 74.6, light 11.6, dark 69.3, patterned 40.9. GrabCut: 15.1, 22.0, 18.4, 18.1.
 @pytest.mark.parametrize("kind", ["coloured", "light", "dark", "patterned"])
@@ -169,6 +174,7 @@ def test_fashion_item_comes_back_from_any_background(fashion_test_images, kind):
     assert all(o[0, 0] == 0 and o.max() >= 200 for o in outputs)  # light on black
 
 
+@pytest.mark.data
 def test_two_shoes_side_by_side_come_back_as_the_larger_one():
     _, _, x_test, y_test = load_fashion_mnist_arrays()
     sneakers = x_test[y_test == 7]
@@ -211,6 +217,7 @@ def test_photo_of_only_background_noise_is_refused():
 
 
 # ---------------------------------------------------------------- Quick, Draw!
+@pytest.mark.data
 def test_doodle_canvas_comes_back_close_to_the_dataset_image(doodles):
     results = [doodle_from_canvas(as_canvas(image)) for image in doodles]
     error = mean_abs_error([r.model_input[..., 0] for r in results], doodles)
@@ -221,6 +228,7 @@ def test_doodle_canvas_comes_back_close_to_the_dataset_image(doodles):
     assert step_names(first) == ["canvas", "ink", "cropped", "28x28 input"]
 
 
+@pytest.mark.data
 def test_a_thicker_pen_gives_nearly_the_same_doodle(doodles):
     subset = doodles[:100]
     normal = [as_canvas(image) for image in subset]
@@ -314,6 +322,7 @@ def test_big_photos_are_shown_small():
         assert max(step.image.shape[:2]) <= 512 and step.image.dtype == np.uint8
 
 
+@pytest.mark.data
 def test_dataset_image_is_used_as_it_is(doodles):
     result = dataset_image_input(doodles[0])
     assert result.model_input.shape == (28, 28, 1) and result.model_input.dtype == np.float32
@@ -321,6 +330,7 @@ def test_dataset_image_is_used_as_it_is(doodles):
     assert step_names(result) == ["28x28 input"]
 
 
+@pytest.mark.data
 def test_preprocess_dispatches_by_kind(doodles):
     canvas = as_canvas(doodles[0])
     assert set(PREPROCESSORS) == {"fashion", "doodle", "photo"}

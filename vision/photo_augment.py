@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import cv2
 
-from vision.preprocess import SIDE, _bounding_box, _fit_in_square
+from vision.heatmaps import bounding_box
+from vision.preprocess import SIDE, _fit_in_square
 
 _WORK = 112  # edges and texture are drawn at 4x the output size, then shrunk as the photo path does
 
@@ -144,7 +145,7 @@ def _rotate(image: np.ndarray, degrees: float) -> np.ndarray:
 
 def _cut_side(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """The item with 5-20% of its extent cut off on one side."""
-    top, bottom, left, right = _bounding_box(image > 8)
+    top, bottom, left, right = bounding_box(image > 8)
     out = image.copy()
     side = rng.integers(4)
     if side == 0:
@@ -162,10 +163,10 @@ def _refit(big: np.ndarray) -> np.ndarray:
     """As the photo path ends: the brightest part made white, cropped to the item, longest side
     fitted to 28 px."""
     big = np.clip(big, 0, 255)
-    top, bottom, left, right = _bounding_box(big > 8)
+    top, bottom, left, right = bounding_box(big > 8)
     if bottom <= top or right <= left:
         return np.zeros((SIDE, SIDE), np.uint8)
     crop = big[top:bottom, left:right]
     white = max(float(np.percentile(crop[crop > 8], 99)), 1.0)
     crop = np.rint(np.clip(crop * (255.0 / white), 0, 255)).astype(np.uint8)
-    return _fit_in_square(crop, SIDE, SIDE)
+    return _fit_in_square(crop, SIDE, SIDE)[0]
