@@ -143,6 +143,24 @@ def test_fashion_upload_a_photo_and_switch_models(page, app_url):
     assert top1(page)[0] == "Trouser"
 
 
+# A real photo from clothing_photos/validation/: a T-shirt on a strongly coloured background (the
+# most saturated frame of the folder), where the grey-threshold path read an empty frame.
+COLOURED_PHOTO = ("validation/t-shirt/d90835e2-e433-4c1b-a43f-4a6ba0f9617a.jpg", "T-shirt/top")
+
+
+@pytest.mark.data
+def test_fashion_real_photo_on_a_coloured_background(page, app_url):
+    photo, label = COLOURED_PHOTO
+    payload = (data.shared_data_dir() / "clothing_photos" / photo).read_bytes()
+    open_page(page, app_url, "fashion")
+    choose_upload(page)
+    upload(page, "tshirt.jpg", payload)
+    assert top1(page)[0] == label
+    page.get_by_text("mask", exact=True).first.wait_for(timeout=SLOW)  # the mask is a step
+    assert page.locator("[data-testid='stException']").count() == 0
+    screenshot(page, "fashion_real_photo")
+
+
 def test_fashion_refuses_a_file_that_is_not_an_image(page, app_url):
     open_page(page, app_url, "fashion")
     choose_upload(page)
