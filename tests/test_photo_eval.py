@@ -1,0 +1,58 @@
+"""The real-photo evaluation's arithmetic and the photo-like augmentation, on cases with a known
+answer (no dataset needed)."""
+
+from pathlib import Path
+
+import numpy as np
+
+from vision.evaluate_photos import PHOTO_CLASSES, PreparedPhotos, score
+from vision.photo_augment import augment_fashion, photo_like
+from vision.photo_confidence import out_of_depth
+from vision.data import FASHION_CLASSES
+
+
+def prepared(labels, refused) -> PreparedPhotos:
+    n = len(labels)
+    return PreparedPhotos(np.zeros((n, 28, 28, 1), np.float32), np.array(labels),
+                          np.array(refused), ("",) * n, tuple(f"{i}.jpg" for i in range(n)))
+
+
+def test_six_way_ignores_absent_classes_and_refused_photos_count_as_wrong():
+    # Four photos: a T-shirt the model calls Bag first and T-shirt second (wrong 10-way, right
+    # 6-way), a right Trouser, a Shirt called Coat (wrong both ways), and a refused Dress.
+    probabilities = np.zeros((4, 10), np.float32)
+    probabilities[0, [8, 0]] = [0.6, 0.3]
+    probabilities[1, 1] = 0.9
+    probabilities[2, [4, 6]] = [0.7, 0.2]
+    probabilities[3, 3] = 0.99
+    result = score("m", prepared([0, 1, 6, 3], [False, False, False, True]), probabilities)
+    assert result.accuracy_10way == 0.25 and result.accuracy_6way == 0.5
+    assert result.refused == 1 and result.photos == 4
+    assert result.recall_6way == {"T-shirt/top": 1.0, "Trouser": 1.0, "Dress": 0.0, "Shirt": 0.0}
+    confusion = np.array(result.confusion_6way)
+    assert confusion.sum() == 3  # the refused photo has no guess
+    assert confusion[PHOTO_CLASSES.index(6), PHOTO_CLASSES.index(4)] == 1
+
+
+def test_photo_like_augmentation_is_seeded_and_looks_like_the_photo_path():
+    rng = np.random.default_rng(0)
+    item = np.zeros((28, 28), np.uint8)
+    item[4:24, 8:20] = 180  # a trouser-ish block
+    images = np.stack([item] * 50)[..., None]
+    first, second = augment_fashion(images, 0.6, seed=3), augment_fashion(images, 0.6, seed=3)
+    assert np.array_equal(first, second)
+    changed = np.array([not np.array_equal(a, item) for a in first[..., 0]])
+    assert 0.4 < changed.mean() < 0.8  # about the asked fraction is made photo-like
+    for _ in range(30):
+        out = photo_like(item, rng)
+        rows, cols = np.nonzero(out > 8)
+        assert out[0, 0] == 0 and out.max() >= 150  # light on black, brightest part near white
+        assert max(np.ptp(rows), np.ptp(cols)) + 1 >= 26  # fitted to the frame, as the path does
+
+
+def test_out_of_depth_message_only_below_the_threshold():
+    sure = np.array([0.9, 0.05] + [0.05 / 8] * 8)
+    unsure = np.array([0.35, 0.3] + [0.35 / 8] * 8)
+    assert out_of_depth(sure, FASHION_CLASSES) is None
+    message = out_of_depth(unsure, FASHION_CLASSES)
+    assert "out of its depth" in message and "T-shirt/top" in message and "Trouser" in message
