@@ -94,11 +94,13 @@ def test_preloading_loads_each_model_once_default_models_first(monkeypatch):
     monkeypatch.setattr(Predictor, "load", classmethod(counting_load))
     for cached in (loaders.predictor, loaders._explainer, loaders.start_preloading):
         cached.clear()
-    thread = loaders.start_preloading()
-    thread.join(timeout=120)
-    assert not thread.is_alive()
+    state = loaders.start_preloading()
+    assert state.names == ["fashion_cnn", "fashion_mlp"] and not state.finished
+    state.thread.join(timeout=120)
+    assert not state.thread.is_alive()
     assert loaded == ["fashion_cnn", "fashion_mlp"]  # the page's default model first
-    assert loaders.start_preloading() is thread  # once per server
+    assert state.finished and state.ready == ["fashion_cnn", "fashion_mlp"] and not state.failed
+    assert loaders.start_preloading() is state and loaders.preloading() is state  # once per server
     model = loaders.predictor("fashion_cnn")
     model.probabilities(np.zeros(model.input_shape, np.float32))
     assert model._call.experimental_get_tracing_count() == 1  # the warm-up's trace, reused

@@ -81,30 +81,53 @@ class _PreloadNoiseFilter(logging.Filter):
         return "triggered tf.function retracing" not in message
 
 
+PRELOAD_DELAY_S = 2.0  # let the first page draw before the loading takes the CPU
+
+
+class Preloading:
+    """What the background loading has done so far, for the home page to show."""
+
+    def __init__(self, names: list[str]):
+        self.names = names  # the models to load, in order
+        self.ready: list[str] = []
+        self.failed: list[str] = []
+        self.current: str | None = None
+        self.finished = False
+        self.thread: threading.Thread | None = None
+
+
 @st.cache_resource(show_spinner=False)
-def start_preloading() -> threading.Thread | None:
+def start_preloading() -> Preloading | None:
     """Load and warm up every model and its default heat map in a background thread, once per
     server, so that the first prediction on any page is quick: a class going from page to page
-    never waits for a model to load. Off with VISION_LAB_PRELOAD=0 (e.g. on a small machine)."""
+    never waits for a model to load. The thread starts after a short delay, so the first page a
+    user opens draws at once; `preloading()` says how far it is. Off with VISION_LAB_PRELOAD=0
+    (e.g. on a small machine)."""
     if os.environ.get("VISION_LAB_PRELOAD", "1") == "0":
         return None
 
     # the models the pages open with first, the others after them
     first = [registry.get_spec(dataset.default_model) for dataset in registry.DATASETS.values()]
-    order = first + [spec for spec in registry.MODELS.values() if spec not in first]
+    order = [spec for spec in first + [spec for spec in registry.MODELS.values() if spec not in first]
+             if spec.weights_available]
+    state = Preloading([spec.name for spec in order])
 
     def preload() -> None:
+        time.sleep(PRELOAD_DELAY_S)
         start = time.perf_counter()
         for spec in order:
-            if not spec.weights_available:
-                continue
+            state.current = spec.name
             try:
                 predictor(spec.name)
                 explainer(spec.name)
             except Exception:  # the page that needs the model will say what is wrong
                 log.warning("could not preload %s", spec.name, exc_info=True)
+                state.failed.append(spec.name)
             else:
                 log.info("%s ready after %.1f s", spec.name, time.perf_counter() - start)
+                state.ready.append(spec.name)
+        state.current = None
+        state.finished = True
         # Tens of thousands of long-lived TensorFlow objects now: keep the garbage collector from
         # walking them again on every full collection during page runs.
         gc.freeze()
@@ -112,9 +135,14 @@ def start_preloading() -> threading.Thread | None:
     quiet = _PreloadNoiseFilter()
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(quiet)
     logging.getLogger("tensorflow").addFilter(quiet)
-    thread = threading.Thread(target=preload, name=PRELOAD_THREAD, daemon=True)
-    thread.start()
-    return thread
+    state.thread = threading.Thread(target=preload, name=PRELOAD_THREAD, daemon=True)
+    state.thread.start()
+    return state
+
+
+def preloading() -> Preloading | None:
+    """The background loading of the models (None when it is off)."""
+    return start_preloading()
 
 
 @st.cache_resource(show_spinner="Preparing the layers...")

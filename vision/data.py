@@ -299,6 +299,32 @@ class DatasetSource:
     missing_hint = "The images of this test set are not available."  # how to get the data
     samples_hint: str | None = None  # said where the gallery would be, while the data is missing
 
+    def __init__(self, shipped: str | None = None, thumbnail_index: int = 0,
+                 thumbnail_from: str | None = None):
+        # `shipped`: the samples shipped with the app, relative to `samples/` (`vision.samples`),
+        # shown while the dataset itself is not on the machine; `thumbnail_index`: which sample
+        # pictures the dataset on the home page, taken from the shipped file `thumbnail_from`
+        # (default: `shipped`) while the dataset is absent.
+        self.shipped = shipped
+        self.thumbnail_index = thumbnail_index
+        self.thumbnail_from = thumbnail_from or shipped
+
+    def shipped_samples(self) -> list[Sample] | None:
+        """The samples shipped with the app, or None when it ships none."""
+        from vision.samples import read_samples
+
+        return None if self.shipped is None else read_samples(self.shipped)
+
+    def shipped_thumbnail(self) -> np.ndarray | None:
+        """The thumbnail taken from the shipped samples (a doodle turned dark on light)."""
+        from vision.samples import read_samples
+
+        shipped = None if self.thumbnail_from is None else read_samples(self.thumbnail_from)
+        if not shipped:
+            return None
+        pixels = shipped[self.thumbnail_index % len(shipped)][0]
+        return 255 - pixels if pixels.ndim == 2 else _small(pixels, 96)
+
     def available(self) -> bool:
         """Whether the dataset's images are on this machine."""
         return False
@@ -358,14 +384,40 @@ class TestImages:
         return self.source.missing_hint
 
     def needs_dataset(self, test_indices: np.ndarray) -> bool:
-        """Whether showing these test images needs the dataset (they are not all shipped)."""
-        return self.source.needs_dataset(self.references, test_indices)
+        """Whether showing these test images needs the dataset (they are not all shipped, in
+        the evaluation file's thumbnails or otherwise)."""
+        indices = np.asarray(test_indices, dtype=np.int64).ravel()
+        indices = indices[~self._thumbnailed(indices)]
+        return self.source.needs_dataset(self.references, indices)
+
+    def from_thumbnails(self, test_indices: np.ndarray) -> bool:
+        """Whether some of these images would be shown from the evaluation file's thumbnails
+        (the dataset is absent), which are smaller than the originals."""
+        indices = np.asarray(test_indices, dtype=np.int64).ravel()
+        return not self.source.available() and bool(np.any(self._thumbnailed(indices)))
 
     def images(self, test_indices: np.ndarray) -> list[np.ndarray | None]:
-        """The pixels of each test image (28x28 uint8, or 224x224x3 uint8 for flowers); None for
-        an image that is not available here."""
+        """The pixels of each test image (28x28 uint8, or 224x224x3 uint8 for flowers): from the
+        dataset when it is here, else from the evaluation file's thumbnails; None for an image
+        that is not available here."""
         indices = np.asarray(test_indices, dtype=np.int64).ravel()
-        return self.source.test_images(self.references, indices, self._memo)
+        out = self.source.test_images(self.references, indices, self._memo)
+        missing = [i for i, image in enumerate(out) if image is None]
+        if missing and getattr(self.references, "thumbnail_indices", None) is not None:
+            for i, image in zip(missing, self.references.thumbnail_images(indices[missing])):
+                out[i] = image
+        return out
+
+    def _thumbnailed(self, indices: np.ndarray) -> np.ndarray:
+        has = getattr(self.references, "has_thumbnails", None)
+        return np.zeros(len(indices), bool) if has is None else has(indices)
+
+
+def _small(pixels: np.ndarray, side: int) -> np.ndarray:
+    """A centre-cropped square thumbnail of a photo."""
+    from vision.preprocess import photo_to_square
+
+    return photo_to_square(np.asarray(pixels, np.uint8), side)
 
 
 def _with_channel(data: Dataset, limit: int | None) -> Dataset:
@@ -473,7 +525,7 @@ class QuickDraw(DatasetSource):
 
     def samples(self):
         if not self.available():
-            return None
+            return self.shipped_samples()
         images, labels = load_doodle_arrays()
         rows = doodle_test_indices()
         return [(images[row], f"test doodle {int(row)}", name)
@@ -482,7 +534,9 @@ class QuickDraw(DatasetSource):
 
     def thumbnail(self):
         folder = quickdraw_dir()
-        return None if folder is None else 255 - np.load(folder / "cat.npy", mmap_mode="r")[0]
+        if folder is None:
+            return self.shipped_thumbnail()
+        return 255 - np.load(folder / "cat.npy", mmap_mode="r")[0]
 
     def test_references(self, data, misclassified):
         return {"test_rows": doodle_test_indices().astype(np.int32)}
@@ -502,7 +556,6 @@ class Flowers(DatasetSource):
 
     classes = FLOWER_CLASSES
     SAMPLES_PER_CLASS = 4
-    thumbnail_index = 0
     samples_hint = ("Sample photos appear here when the flower dataset is on this machine "
                     "(`$VISION_LAB_DATA/flowers`).")
 
@@ -529,7 +582,7 @@ class Flowers(DatasetSource):
 
     def samples(self):
         if not self.available():
-            return None
+            return self.shipped_samples()
         test = flower_file_splits()["test"]
         return [(load_flower_image(file), file.split("/")[-1], name)
                 for index, name in enumerate(FLOWER_CLASSES)
@@ -537,7 +590,7 @@ class Flowers(DatasetSource):
 
     def thumbnail(self):
         if not self.available():
-            return None
+            return self.shipped_thumbnail()
         return load_flower_image(flower_file_splits()["test"].files[self.thumbnail_index], 96)
 
     def test_references(self, data, misclassified):
@@ -558,10 +611,19 @@ class Flowers(DatasetSource):
 
 
 class ImageNetPhotos(Flowers):
-    """ImageNet itself is not here: the gallery borrows the flower photos (any photo will do)."""
+    """ImageNet itself is not here: the gallery is the photos shipped with the app (any photo
+    will do), then the flower test photos when they are on the machine."""
 
     classes = ()
-    thumbnail_index = -1
+    samples_hint = None
+
+    def samples(self):
+        shipped = self.shipped_samples() or []
+        flowers = super().samples() if self.available() else []
+        return (shipped + (flowers or [])) or None
+
+    def thumbnail(self):
+        return self.shipped_thumbnail() if self.thumbnail_from else super().thumbnail()
 
     def training_data(self, limit=None):
         return DatasetSource.training_data(self, limit)

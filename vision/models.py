@@ -25,14 +25,20 @@ from vision.registry import ModelSpec, get_spec  # noqa: E402
 def load_model(name: str) -> keras.Model:
     """The trained (or pretrained) Keras model registered under `name`."""
     spec = get_spec(name)
-    if not spec.trained_here:
+    if not spec.trained_here and not spec.weights_path.is_file():
+        # No download from the app: a classroom without network would wait for it on every visit.
+        if not spec.weights_available:
+            raise WeightsMissingError(
+                f"The pretrained weights of {spec.title} are not on this machine "
+                f"({spec.weights_path.name} is missing from weights/). Re-create it with "
+                f"`python -m vision.train {name}` (it reads {spec.pretrained_file} from the Keras "
+                "cache, ~/.keras/models/, or downloads it).")
         try:
             return spec.build()
-        except Exception as err:  # no local weights file and no network
+        except Exception as err:  # a damaged weights file in the cache
             raise WeightsMissingError(
-                f"The pretrained weights of {spec.title} are not on this machine and could not be "
-                "downloaded. Connect to the internet once, or put the Keras weights file in "
-                "~/.keras/models/."
+                f"The pretrained weights of {spec.title} could not be read from the Keras cache "
+                f"({spec.pretrained_file}); delete that file and run `python -m vision.train {name}`."
             ) from err
     if not spec.weights_path.is_file():
         raise WeightsMissingError(

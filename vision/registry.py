@@ -34,7 +34,10 @@ class ModelSpec:
     architecture: str  # function in vision.architectures that builds the (untrained) model
     cam_layer: str | None  # conv layer used for CAM / Grad-CAM; None: the model has no conv layer
     supports_cam: bool = False  # global average pooling + one dense layer, so classic CAM applies
-    trained_here: bool = True  # False: pretrained weights loaded through keras.applications
+    trained_here: bool = True  # False: pretrained weights, used as they are (not trained here)
+    # a pretrained model: its Keras weights file, read from the Keras cache (or ../shared/data)
+    # by `python -m vision.train NAME`, which exports the model to weights/NAME.keras
+    pretrained_file: str | None = None
     label_source: Callable[[], tuple[str, ...]] | tuple[str, ...] = ()
 
     @cached_property
@@ -66,9 +69,12 @@ class ModelSpec:
 
     @property
     def weights_available(self) -> bool:
-        """Whether the model can be loaded here: its trained weights file exists, or it is
-        pretrained (ImageNet weights come from the Keras cache or its download)."""
-        return not self.trained_here or self.weights_path.is_file()
+        """Whether the model can be loaded here, with no network: its `.keras` file is shipped in
+        weights/, or (a pretrained model) its Keras weights file is in the local cache."""
+        if self.weights_path.is_file():
+            return True
+        return self.pretrained_file is not None and \
+            data.pretrained_weights_path(self.pretrained_file) is not None
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -106,7 +112,8 @@ MODELS: dict[str, ModelSpec] = {
             "imagenet_mobilenet", "ImageNet MobileNet",
             "MobileNet pretrained on the 1000 ImageNet classes, used as it is.",
             "imagenet", (224, 224, 3), "photo", "imagenet_mobilenet",
-            cam_layer="conv_pw_13_relu", trained_here=False, label_source=imagenet_classes),
+            cam_layer="conv_pw_13_relu", trained_here=False, pretrained_file="mobilenet_1_0_224_tf.h5",
+            label_source=imagenet_classes),
     )
 }
 
@@ -136,11 +143,13 @@ DATASETS: dict[str, DatasetSpec] = {
     for spec in (
         DatasetSpec("fashion_mnist", "Fashion-MNIST", "pages/fashion.py", "fashion_cnn",
                     data.FashionMNIST()),
-        DatasetSpec("quickdraw", "Quick, Draw!", "pages/doodle.py", "doodle_cnn", data.QuickDraw(),
-                    drawn=True),
-        DatasetSpec("flowers", "Flowers", "pages/flowers.py", "flowers_mobilenet", data.Flowers()),
+        # shipped: the samples in samples/ (python -m vision.samples) used while the dataset is
+        # absent. No flower photos are shipped: their authors and licences are not stated.
+        DatasetSpec("quickdraw", "Quick, Draw!", "pages/doodle.py", "doodle_cnn",
+                    data.QuickDraw(shipped="quickdraw/doodles.npz", thumbnail_index=8), drawn=True),
+        DatasetSpec("flowers", "Flowers", "pages/flowers.py", "flowers_mobilenet", data.Flowers(thumbnail_from="photos/photos.csv", thumbnail_index=4)),
         DatasetSpec("imagenet", "ImageNet", "pages/any_photo.py", "imagenet_mobilenet",
-                    data.ImageNetPhotos()),
+                    data.ImageNetPhotos(shipped="photos/photos.csv")),
     )
 }
 
