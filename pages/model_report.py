@@ -128,6 +128,9 @@ def show_cell(name: str, cell: tuple[int, int], labels: tuple[str, ...]) -> None
         return
     if len(found) < len(shown):
         st.caption(finder.missing_message() or "Some of these test images are not available here.")
+    note = finder.thumbnail_note(shown)
+    if note:
+        st.caption(note)
     images = [p for _, p in found]
     spec = registry.get_spec(name)
     method = None

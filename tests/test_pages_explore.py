@@ -457,7 +457,7 @@ def test_layers_shows_every_conv_and_pooling_layer_with_its_shape():
     first = extractor(np.zeros((28, 28, 1), np.float32))[0]
     assert f"**{first.name}**" in titles[0] and "×".join(map(str, first.shape)) in titles[0]
     for scale in ("per_layer", "shared"):
-        at.radio(key="layers_scale").set_value(scale).run()
+        at.radio(key="layers_scale_fashion_cnn").set_value(scale).run()
         assert_no_exception(at)
     enlarge = at.number_input(key=f"layers_map_fashion_cnn_{first.name}")
     enlarge.set_value(first.channels - 1).run()
@@ -467,7 +467,7 @@ def test_layers_shows_every_conv_and_pooling_layer_with_its_shape():
 
 def test_layers_uses_the_current_drawing_for_the_doodle_model():
     at = page("layers").run()
-    at.radio(key="layers_model").set_value("doodle_cnn").run()
+    at.selectbox(key="layers_model").set_value("doodle_cnn").run()
     assert_no_exception(at)
     # no drawing yet: a test doodle, and an invitation to draw one
     assert at.radio(key="layers_quickdraw_source").value == "Pick a sample"
@@ -477,7 +477,7 @@ def test_layers_uses_the_current_drawing_for_the_doodle_model():
     at = page("layers")  # back from the Doodle page with a drawing: the page starts from it
     at.session_state["doodle_canvas"] = canvas()
     at.run()
-    at.radio(key="layers_model").set_value("doodle_cnn").run()
+    at.selectbox(key="layers_model").set_value("doodle_cnn").run()
     assert_no_exception(at)
     assert at.radio(key="layers_quickdraw_source").value == "Current drawing"
     assert at.multiselect(key="layers_pick_doodle_cnn").value
@@ -489,7 +489,7 @@ def test_layers_uses_the_current_drawing_for_the_doodle_model():
 
 def test_layers_picks_a_few_layers_of_a_big_model(flower_gallery):
     at = page("layers").run()
-    at.radio(key="layers_model").set_value("flowers_mobilenet").run()
+    at.selectbox(key="layers_model").set_value("flowers_mobilenet").run()
     at.radio(key="layers_flowers_source").set_value("Pick a sample").run()
     assert_no_exception(at)
     picker = at.multiselect(key="layers_pick_flowers_mobilenet")
@@ -500,7 +500,7 @@ def test_layers_picks_a_few_layers_of_a_big_model(flower_gallery):
 def test_layers_missing_weights_warns(no_weights):
     at = page("layers").run()
     assert_no_exception(at)
-    assert at.radio(key="layers_model").value == "imagenet_mobilenet"  # the only model left
-    at.radio(key="layers_model").set_value("fashion_deep").run()
+    assert at.selectbox(key="layers_model").value == "imagenet_mobilenet"  # the only model left
+    at.selectbox(key="layers_model").set_value("fashion_deep").run()
     assert_no_exception(at)
     assert any("fashion_deep" in w.value for w in at.warning), [w.value for w in at.warning]

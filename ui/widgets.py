@@ -135,16 +135,21 @@ def stop_if_blank(image: InputImage) -> None:
 
 # ---------------------------------------------------------------- models and predictions
 def model_choice(specs: Sequence[ModelSpec], key: str, default: str | None = None,
-                 label: str = "Model") -> ModelSpec:
+                 label: str = "Model", as_list: bool = False) -> ModelSpec:
     """The model the user picked. The preselected one is `default` when its weights are here,
-    else the first model whose weights are here."""
+    else the first model whose weights are here. `as_list`: a drop-down list instead of a row of
+    buttons (many models would wrap into a jumble)."""
     specs = list(specs)
     names = [spec.name for spec in specs]
     ready = [spec.name for spec in specs if spec.weights_available]
     preferred = default if default in ready else (ready[0] if ready else names[0])
     by_name = {spec.name: spec for spec in specs}
-    name = st.radio(label, names, index=names.index(preferred), key=key, horizontal=True,
-                    format_func=lambda n: by_name[n].title)
+    if as_list:
+        name = st.selectbox(label, names, index=names.index(preferred), key=key,
+                            format_func=lambda n: by_name[n].title)
+    else:
+        name = st.radio(label, names, index=names.index(preferred), key=key, horizontal=True,
+                        format_func=lambda n: by_name[n].title)
     return by_name[name]
 
 

@@ -77,11 +77,12 @@ def keras_home() -> Path:
 
 # ---------------------------------------------------------------- Fashion-MNIST
 def fashion_mnist_dir() -> Path | None:
-    """The first folder holding the four Fashion-MNIST files, or None."""
-    candidates = []
+    """The first folder holding the four Fashion-MNIST files, or None. `$FASHION_MNIST_DIR`, when
+    set, is the only place looked at (an empty folder there stands for a machine without it)."""
     if os.environ.get("FASHION_MNIST_DIR"):
-        candidates.append(Path(os.environ["FASHION_MNIST_DIR"]))
-    candidates += [keras_home() / "datasets" / "fashion-mnist", FASHION_DEBIAN_DIR]
+        candidates = [Path(os.environ["FASHION_MNIST_DIR"])]
+    else:
+        candidates = [keras_home() / "datasets" / "fashion-mnist", FASHION_DEBIAN_DIR]
     for folder in candidates:
         if all((folder / f).is_file() for f in FASHION_FILES.values()):
             return folder
@@ -395,6 +396,16 @@ class TestImages:
         (the dataset is absent), which are smaller than the originals."""
         indices = np.asarray(test_indices, dtype=np.int64).ravel()
         return not self.source.available() and bool(np.any(self._thumbnailed(indices)))
+
+    def thumbnail_note(self, test_indices: np.ndarray) -> str | None:
+        """What to say when these images come from the shipped thumbnails and are not exactly
+        the originals (photos, kept as small JPEGs); None otherwise."""
+        shape = getattr(self.references, "thumbnail_shape", None)
+        if shape is None or len(shape) != 3 or not self.from_thumbnails(test_indices):
+            return None
+        return ("The photos' dataset is not on this machine: these are the small copies shipped "
+                "with the model, so they, and the heat maps computed on them, are a little "
+                "blurrier than the originals.")
 
     def images(self, test_indices: np.ndarray) -> list[np.ndarray | None]:
         """The pixels of each test image (28x28 uint8, or 224x224x3 uint8 for flowers): from the
