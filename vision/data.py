@@ -403,9 +403,9 @@ class TestImages:
         shape = getattr(self.references, "thumbnail_shape", None)
         if shape is None or len(shape) != 3 or not self.from_thumbnails(test_indices):
             return None
-        return ("The photos' dataset is not on this machine: these are the small copies shipped "
-                "with the model, so they, and the heat maps computed on them, are a little "
-                "blurrier than the originals.")
+        return ("Small copies of the test photos, shipped with the model (the full photos are "
+                "absent here): they, and the heat maps computed on them, are a little blurrier "
+                "than the originals.")
 
     def images(self, test_indices: np.ndarray) -> list[np.ndarray | None]:
         """The pixels of each test image (28x28 uint8, or 224x224x3 uint8 for flowers): from the
