@@ -210,3 +210,95 @@ def test_playground_and_the_walkthrough_start_from_shipped_samples():
     assert any(m.value.startswith("**Prediction:**") for m in at.markdown)
     at = page("how_cnn_works").run()
     assert_clean(at)
+
+
+# ---------------------------------------------------------------- a short browser tour
+@pytest.fixture(scope="module")
+def tour(bare_machine):
+    """A real server started on the bare machine (the environment above), and a browser tab."""
+    from playwright.sync_api import sync_playwright
+
+    from browser_support import CHROMIUM, CHROMIUM_ARGS, free_port, start_server
+
+    port = free_port()
+    server = start_server(port)  # preloading on, as users get it
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            tab = browser.new_context(viewport={"width": 1280, "height": 1400}).new_page()
+            yield tab, f"http://127.0.0.1:{port}"
+            browser.close()
+    finally:
+        server.kill()
+        server.wait(timeout=20)
+        print("server log, last lines:\n" + server.log_path.read_text()[-3000:])
+        server.log_path.unlink()
+
+
+SLOW = 90_000  # ms
+
+
+def visit(tab, url: str) -> None:
+    from browser_support import wait_until_idle
+
+    tab.goto(url, wait_until="domcontentloaded", timeout=SLOW)
+    tab.locator("[data-testid='stApp']").wait_for(timeout=SLOW)
+    wait_until_idle(tab, SLOW)
+
+
+def snap(tab, name: str) -> None:
+    from browser_support import SCREENSHOTS
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab.wait_for_timeout(800)
+    tab.screenshot(path=SCREENSHOTS / f"bare_{name}.png", full_page=True)
+
+
+def no_data_missing(tab) -> None:
+    assert tab.locator("[data-testid='stException']").count() == 0
+    body = tab.locator("[data-testid='stMain']").inner_text()
+    assert not DATA_MISSING.search(body), DATA_MISSING.search(body)
+
+
+@pytest.mark.browser
+def test_browser_tour_of_a_bare_clone(tour):
+    tab, url = tour
+    visit(tab, url)  # Home: a card per model, each with its picture, while the models load
+    tab.get_by_text("See what a convolutional network sees").wait_for(timeout=SLOW)
+    tab.get_by_text("Getting the models ready").first.wait_for(timeout=SLOW)  # progress shown
+    tab.wait_for_function(
+        f"() => [...document.querySelectorAll('[data-testid=stMain] a')]"
+        f".filter(a => a.innerText.includes('Try it')).length === {len(registry.MODELS)}",
+        timeout=SLOW)
+    tab.wait_for_function(  # a thumbnail on every card
+        f"() => document.querySelectorAll('[data-testid=stMain] img').length >= {len(registry.MODELS)}",
+        timeout=SLOW)
+    no_data_missing(tab)
+    snap(tab, "home")
+
+    visit(tab, f"{url}/any_photo")  # ImageNet offline, on a shipped photo
+    tab.get_by_text("Pick a sample", exact=True).first.click()
+    heading = tab.locator(".st-key-top1 h3").first
+    heading.wait_for(timeout=SLOW)
+    assert TOP1.match(heading.inner_text().strip())["label"] in CAT_CLASSES
+    no_data_missing(tab)
+    snap(tab, "any_photo")
+
+    visit(tab, f"{url}/model_report")  # the doodle model's mistakes, from the eval file's thumbnails
+    tab.locator(".st-key-report_model").click()
+    tab.get_by_role("option", name=registry.get_spec("doodle_cnn").title).click()
+    tab.get_by_text("Actual ").first.wait_for(timeout=SLOW)
+    tab.wait_for_function("() => document.querySelectorAll('[data-testid=stMain] img').length >= 2",
+                          timeout=SLOW)
+    no_data_missing(tab)
+    snap(tab, "model_report")
+
+    visit(tab, f"{url}/mistakes")  # the flower mistakes, clustered, with their pictures
+    tab.locator(".st-key-mistakes_model").click()
+    tab.get_by_role("option", name=registry.get_spec("flowers_mobilenet").title).click()
+    tab.get_by_text("Misclassified as").first.wait_for(timeout=SLOW)
+    tab.get_by_text("Silhouette").first.wait_for(timeout=SLOW)
+    tab.wait_for_function("() => document.querySelectorAll('[data-testid=stMain] img').length >= 2",
+                          timeout=SLOW)
+    no_data_missing(tab)
+    snap(tab, "mistakes")
