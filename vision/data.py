@@ -293,22 +293,33 @@ Sample = tuple[np.ndarray, str, str]  # (pixels, caption, class name) of one gal
 
 class DatasetSource:
     """Where one dataset's pictures come from, for training and for the app: its training data,
-    its gallery samples and thumbnail, and how an evaluation file refers to its test images.
+    its gallery samples and cover picture, and how an evaluation file refers to its test images.
     One subclass per dataset, named by its `DatasetSpec` in `vision.registry`."""
 
     classes: tuple[str, ...] = ()
-    missing_hint = "The images of this test set are not available."  # how to get the data
     samples_hint: str | None = None  # said where the gallery would be, while the data is missing
+    # where a dataset read from the shared data folder goes: its sub-folder, what it holds, and
+    # what to put there
+    shared_folder: str | None = None
+    what = how = ""
 
-    def __init__(self, shipped: str | None = None, thumbnail_index: int = 0,
-                 thumbnail_from: str | None = None):
+    @property
+    def missing_hint(self) -> str:
+        """How to get the data."""
+        if self.shared_folder is None:
+            return "The images of this test set are not available."
+        return (f"The {self.what} are not on this machine: put {self.how} in "
+                f"`{shared_data_dir() / self.shared_folder}` (or set VISION_LAB_DATA) to see them.")
+
+    def __init__(self, shipped: str | None = None, cover_index: int = 0,
+                 cover_from: str | None = None):
         # `shipped`: the samples shipped with the app, relative to `samples/` (`vision.samples`),
-        # shown while the dataset itself is not on the machine; `thumbnail_index`: which sample
-        # pictures the dataset on the home page, taken from the shipped file `thumbnail_from`
+        # shown while the dataset itself is not on the machine; `cover_index`: which sample
+        # pictures the dataset on the home page, taken from the shipped file `cover_from`
         # (default: `shipped`) while the dataset is absent.
         self.shipped = shipped
-        self.thumbnail_index = thumbnail_index
-        self.thumbnail_from = thumbnail_from or shipped
+        self.cover_index = cover_index
+        self.cover_from = cover_from or shipped
 
     def shipped_samples(self) -> list[Sample] | None:
         """The samples shipped with the app, or None when it ships none."""
@@ -316,14 +327,14 @@ class DatasetSource:
 
         return None if self.shipped is None else read_samples(self.shipped)
 
-    def shipped_thumbnail(self) -> np.ndarray | None:
-        """The thumbnail taken from the shipped samples (a doodle turned dark on light)."""
+    def shipped_cover(self) -> np.ndarray | None:
+        """The cover picture taken from the shipped samples (a doodle turned dark on light)."""
         from vision.samples import read_samples
 
-        shipped = None if self.thumbnail_from is None else read_samples(self.thumbnail_from)
+        shipped = None if self.cover_from is None else read_samples(self.cover_from)
         if not shipped:
             return None
-        pixels = shipped[self.thumbnail_index % len(shipped)][0]
+        pixels = shipped[self.cover_index % len(shipped)][0]
         return 255 - pixels if pixels.ndim == 2 else _small(pixels, 96)
 
     def available(self) -> bool:
@@ -343,8 +354,9 @@ class DatasetSource:
         """The file of samples shipped with the weights, if the dataset has one."""
         return None
 
-    def thumbnail(self) -> np.ndarray | None:
-        """A small picture of what the dataset's models look at (dark on light), or None."""
+    def cover(self) -> np.ndarray | None:
+        """A small picture of what the dataset's models look at (dark on light, for the home
+        page's cards), or None."""
         return None
 
     def ship_samples(self, data: Dataset, out_dir: Path) -> None:
@@ -476,7 +488,7 @@ class FashionMNIST(DatasetSource):
         return [(image, f"test image {i}", self.classes[int(y)])
                 for i, (image, y) in enumerate(zip(images, labels))]
 
-    def thumbnail(self):
+    def cover(self):
         samples = self.samples()
         return None if not samples else 255 - samples[-5][0]  # dark on white, like a photo
 
@@ -523,10 +535,7 @@ class QuickDraw(DatasetSource):
     classes = DOODLE_CLASSES
     SAMPLES_PER_CLASS = 2
 
-    @property
-    def missing_hint(self) -> str:
-        return ("The doodles are not on this machine: put the Quick, Draw! `<class>.npy` files in "
-                f"`{shared_data_dir() / 'quickdraw'}` (or set VISION_LAB_DATA) to see them.")
+    shared_folder, what, how = "quickdraw", "doodles", "the Quick, Draw! `<class>.npy` files"
 
     def available(self) -> bool:
         return quickdraw_dir() is not None
@@ -543,10 +552,10 @@ class QuickDraw(DatasetSource):
                 for index, name in enumerate(self.classes)
                 for row in [r for r in rows if labels[r] == index][:self.SAMPLES_PER_CLASS]]
 
-    def thumbnail(self):
+    def cover(self):
         folder = quickdraw_dir()
         if folder is None:
-            return self.shipped_thumbnail()
+            return self.shipped_cover()
         return 255 - np.load(folder / "cat.npy", mmap_mode="r")[0]
 
     def test_references(self, data, misclassified):
@@ -570,10 +579,7 @@ class Flowers(DatasetSource):
     samples_hint = ("Sample photos appear here when the flower dataset is on this machine "
                     "(`$VISION_LAB_DATA/flowers`).")
 
-    @property
-    def missing_hint(self) -> str:
-        return ("The flower photos are not on this machine: put the flowers-recognition folders "
-                f"in `{shared_data_dir() / 'flowers'}` (or set VISION_LAB_DATA) to see them.")
+    shared_folder, what, how = "flowers", "flower photos", "the flowers-recognition folders"
 
     def available(self) -> bool:
         return flowers_dir() is not None
@@ -599,10 +605,10 @@ class Flowers(DatasetSource):
                 for index, name in enumerate(FLOWER_CLASSES)
                 for file in [f for f, y in zip(test.files, test.y) if y == index][:self.SAMPLES_PER_CLASS]]
 
-    def thumbnail(self):
+    def cover(self):
         if not self.available():
-            return self.shipped_thumbnail()
-        return load_flower_image(flower_file_splits()["test"].files[self.thumbnail_index], 96)
+            return self.shipped_cover()
+        return load_flower_image(flower_file_splits()["test"].files[self.cover_index], 96)
 
     def test_references(self, data, misclassified):
         return {"test_files": np.array(flower_file_splits()["test"].files)}
@@ -633,8 +639,8 @@ class ImageNetPhotos(Flowers):
         flowers = super().samples() if self.available() else []
         return (shipped + (flowers or [])) or None
 
-    def thumbnail(self):
-        return self.shipped_thumbnail() if self.thumbnail_from else super().thumbnail()
+    def cover(self):
+        return self.shipped_cover() if self.cover_from else super().cover()
 
     def training_data(self, limit=None):
         return DatasetSource.training_data(self, limit)
