@@ -35,7 +35,8 @@ with st.sidebar:
     st.caption(
         "Vision Lab runs offline on your machine. Data: Fashion-MNIST (Zalando, MIT), "
         "Quick, Draw! (Google, CC BY 4.0), flowers-recognition (Kaggle; Flickr photos, many CC BY 2.0), "
-        "ImageNet MobileNet weights (Google, Apache-2.0)."
+        "ImageNet MobileNet weights (Google, Apache-2.0); sample photos from scikit-image (CC0, "
+        "public domain) and scikit-learn (CC BY 2.0), credited in samples/photos/photos.csv."
     )
 
 try:
