@@ -296,7 +296,7 @@ def test_browser_tour_of_a_bare_clone(tour):
     visit(tab, f"{url}/mistakes")  # the flower mistakes, clustered, with their pictures
     tab.locator(".st-key-mistakes_model").click()
     tab.get_by_role("option", name=registry.get_spec("flowers_mobilenet").title).click()
-    tab.get_by_text("Misclassified as").first.wait_for(timeout=SLOW)
+    tab.get_by_text("Cluster 1:").first.wait_for(timeout=SLOW)  # the first gallery, open
     tab.get_by_text("Silhouette").first.wait_for(timeout=SLOW)
     tab.wait_for_function("() => document.querySelectorAll('[data-testid=stMain] img').length >= 2",
                           timeout=SLOW)

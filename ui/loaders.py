@@ -177,8 +177,9 @@ def _samples(dataset: str, version: float) -> list | None:
 
 
 def samples(dataset: str) -> list[tuple[np.ndarray, str, str]] | None:
-    """A dataset's gallery as (pixels, caption, class name), or None when none is at hand
-    (Fashion's is shipped with the weights; the others come from their data when it is here)."""
+    """A dataset's gallery as (pixels, caption, class name), or None when none is at hand: the
+    dataset's test images when it is here, else what is shipped (Fashion's with the weights, the
+    doodles and photos in samples/; no flower photo is shipped)."""
     return _samples(dataset, _samples_version(dataset))
 
 

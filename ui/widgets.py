@@ -79,8 +79,8 @@ def chosen_image(dataset: str, key: str, start_with_sample: bool = False) -> Inp
     """The image to work on: an upload, a sample from a gallery, a surprise sample, or (for
     doodles) the current drawing of the Doodle page. None until there is one.
 
-    Samples are shipped with the Fashion weights; flower and doodle samples appear when their
-    data is on this machine, otherwise the page invites an upload. Doodles start from the current
+    Samples come from the dataset when it is on this machine, else from what is shipped
+    (`loaders.samples`); with neither (flowers on a bare clone) the page invites an upload. Doodles start from the current
     drawing when there is one; `start_with_sample` starts the other datasets from a sample.
     """
     spec = get_dataset(dataset)
