@@ -29,7 +29,7 @@ PAGES = {
 
 page = st.navigation(PAGES)
 loaders.keep_compiled_kernels()
-loaders.start_preloading()
+loaders.preloading()  # what the home page shows; the loading itself starts after the page ran
 
 with st.sidebar:
     st.caption(
@@ -46,3 +46,5 @@ except VisionLabError as err:
 except Exception:  # the last safety net: a plain message on screen, the details in the server log
     logging.getLogger("vision_lab").exception("page %s failed", page.title)
     st.error("Something went wrong on this page. Try another image or reload the page.")
+finally:
+    loaders.start_preloading()  # once per server, after the first page a user opens has run

@@ -81,28 +81,34 @@ class _PreloadNoiseFilter(logging.Filter):
         return "triggered tf.function retracing" not in message
 
 
-PRELOAD_DELAY_S = 2.0  # let the first page draw before the loading takes the CPU
+PRELOAD_DELAY_S = 1.0  # after the first page is drawn, let the browser show it first
 
 
 class Preloading:
-    """What the background loading has done so far, for the home page to show."""
+    """The background loading of the models: what it has done so far, for the home page."""
 
-    def __init__(self, names: list[str]):
+    def __init__(self, names: list[str], thread: threading.Thread):
         self.names = names  # the models to load, in order
         self.ready: list[str] = []
         self.failed: list[str] = []
         self.current: str | None = None
         self.finished = False
-        self.thread: threading.Thread | None = None
+        self.thread = thread
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the loading (once; later calls do nothing)."""
+        with self._lock:
+            if not self.thread.is_alive() and not self.finished and self.thread.ident is None:
+                self.thread.start()
 
 
 @st.cache_resource(show_spinner=False)
-def start_preloading() -> Preloading | None:
-    """Load and warm up every model and its default heat map in a background thread, once per
-    server, so that the first prediction on any page is quick: a class going from page to page
-    never waits for a model to load. The thread starts after a short delay, so the first page a
-    user opens draws at once; `preloading()` says how far it is. Off with VISION_LAB_PRELOAD=0
-    (e.g. on a small machine)."""
+def preloading() -> Preloading | None:
+    """The background loading of every model and its default heat map, once per server (None
+    with VISION_LAB_PRELOAD=0, e.g. on a small machine), so that the first prediction on any page
+    is quick: a class going from page to page never waits for a model to load. Created here,
+    started by `start_preloading`."""
     if os.environ.get("VISION_LAB_PRELOAD", "1") == "0":
         return None
 
@@ -110,7 +116,6 @@ def start_preloading() -> Preloading | None:
     first = [registry.get_spec(dataset.default_model) for dataset in registry.DATASETS.values()]
     order = [spec for spec in first + [spec for spec in registry.MODELS.values() if spec not in first]
              if spec.weights_available]
-    state = Preloading([spec.name for spec in order])
 
     def preload() -> None:
         time.sleep(PRELOAD_DELAY_S)
@@ -135,14 +140,19 @@ def start_preloading() -> Preloading | None:
     quiet = _PreloadNoiseFilter()
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(quiet)
     logging.getLogger("tensorflow").addFilter(quiet)
-    state.thread = threading.Thread(target=preload, name=PRELOAD_THREAD, daemon=True)
-    state.thread.start()
+    state = Preloading([spec.name for spec in order],
+                       threading.Thread(target=preload, name=PRELOAD_THREAD, daemon=True))
     return state
 
 
-def preloading() -> Preloading | None:
-    """The background loading of the models (None when it is off)."""
-    return start_preloading()
+def start_preloading() -> Preloading | None:
+    """Start the background loading (once per server). The app calls it after the first page
+    has run: importing TensorFlow and building models would otherwise compete with drawing the
+    first page a user opens (the home page took 11 to 20 s to draw its cards that way)."""
+    state = preloading()
+    if state is not None:
+        state.start()
+    return state
 
 
 @st.cache_resource(show_spinner="Preparing the layers...")
@@ -161,9 +171,7 @@ def file_version(path: Path) -> float:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _metrics(name: str, version: float) -> dict[str, Any] | None:
-    from vision.models import load_metrics
-
-    return load_metrics(name)
+    return registry.load_metrics(name)
 
 
 def metrics(name: str) -> dict[str, Any] | None:

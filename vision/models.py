@@ -7,10 +7,8 @@ one image is an order of magnitude faster than `model.predict`.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -19,7 +17,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from vision.errors import WeightsMissingError  # noqa: E402
-from vision.registry import ModelSpec, get_spec  # noqa: E402
+from vision.registry import ModelSpec, get_spec, load_metrics  # noqa: E402,F401 (re-exported)
 
 
 def load_model(name: str) -> keras.Model:
@@ -50,14 +48,6 @@ def load_model(name: str) -> keras.Model:
         raise WeightsMissingError(
             f"The weights file of {spec.title} could not be read ({spec.weights_path.name}); "
             f"re-create it with `python -m vision.train {name}`.") from err
-
-
-def load_metrics(name: str) -> dict[str, Any] | None:
-    """The metrics a training run wrote for a model (`weights/MODEL.json`), or None."""
-    path = get_spec(name).metrics_path
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def symbolic_input(model: keras.Model):

@@ -8,6 +8,7 @@ and test images) and, if it needs one, its page.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -171,6 +172,15 @@ def _entry(table: dict, name: str, kind: str):
     except KeyError:
         raise UnknownModelError(
             f"There is no {kind} called {name!r}. Known {kind}s: {', '.join(table)}.") from None
+
+
+def load_metrics(name: str) -> dict | None:
+    """The metrics a training run wrote for a model (`weights/MODEL.json`), or None. Here, not in
+    `vision.models`, so that reading them (the home page) does not import TensorFlow."""
+    path = get_spec(name).metrics_path
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def trained_models(dataset: str | None = None) -> list[str]:
