@@ -302,3 +302,17 @@ def test_browser_tour_of_a_bare_clone(tour):
                           timeout=SLOW)
     no_data_missing(tab)
     snap(tab, "mistakes")
+
+
+# ---------------------------------------------------------------- Classroom pages
+def test_play_starts_a_game_and_the_class_board_opens(tmp_path, monkeypatch):
+    monkeypatch.setenv("VISION_LAB_DATABASE_URL", f"sqlite:///{tmp_path / 'board.sqlite3'}")
+    at = page("play").run()
+    assert_clean(at)
+    at.button(key="play_start").click().run()
+    assert_clean(at)
+    game = at.session_state["play_game"]
+    assert game.playing and game.prompt in data.DOODLE_CLASSES
+    at = page("class_board").run()
+    assert_clean(at)
+    assert any("No drawings yet" in i.value for i in at.info)  # an empty board, not an error
