@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import loaders, widgets
+from ui import downloads, loaders, widgets
 from ui.charts import heatmap_for_crop, pixelated
 from vision.errors import EmptyCanvasError, VisionLabError
 from vision.explain import overlay_heatmap
@@ -48,6 +48,7 @@ def show_results(spec, rgba: np.ndarray | None) -> None:
     seen.image(overlay_heatmap(pixelated(input28, BIG), explanation.heatmap, alpha),
                caption=f"Where it looked for {spec.labels[top]}, on the 28x28 input",
                width="stretch")
+    downloads.heatmap_downloads(overlay_heatmap(pixelated(input28, BIG), explanation.heatmap, alpha), spec.labels, probabilities, "doodle_download", f"doodle_{spec.labels[top]}")
     crop = next((step.image for step in prepared.steps if step.name == "cropped"), None)
     pair = None if crop is None else heatmap_for_crop(crop, input28, explanation.heatmap)
     if pair is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import loaders, widgets
+from ui import downloads, loaders, widgets
 from ui.charts import heatmap_for_crop, pixelated
 from vision.explain import overlay_heatmap
 
@@ -28,6 +28,7 @@ def show_heatmaps(spec, prepared, probabilities, image_signature, from_photo: bo
     pictures = st.columns(2 if from_photo and crop is not None else 1)
     pictures[0].image(overlay_heatmap(pixelated(input28, BIG), explanation.heatmap, alpha),
                       caption=f"{method} for {labels[class_index]} on the 28x28 input")
+    downloads.heatmap_downloads(overlay_heatmap(pixelated(input28, BIG), explanation.heatmap, alpha), labels, probabilities, "fashion_download", f"{labels[class_index]}_{method}")
     pair = heatmap_for_crop(crop, input28, explanation.heatmap) if len(pictures) > 1 else None
     if pair is not None:
         item, heat = pair
