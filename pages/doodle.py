@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import downloads, loaders, widgets
+from ui import downloads, loaders, teach, widgets
 from ui.charts import heatmap_for_crop, pixelated
 from vision.errors import EmptyCanvasError, VisionLabError
 from vision.explain import overlay_heatmap
@@ -88,3 +88,4 @@ with st.container(key="doodle_classes"):
 if widgets.loaded_predictor(spec) is None:
     st.stop()
 canvas_and_results(spec)
+teach.add_a_class(spec)  # issue 13: teach the model a new doodle (ui/teach.py)

@@ -229,17 +229,44 @@ def teach(base: keras.Model, name: str, examples: list[np.ndarray],
     name = check_request(name, examples, labels)
     start = time.perf_counter()
     bank = bank or load_bank()
-    rng = np.random.default_rng(seed)
     drawings = [np.asarray(e, np.float32).reshape(28, 28) for e in examples[:MAX_EXAMPLES]]
-    augmented = np.concatenate([np.stack([d.astype(np.uint8)]) for d in drawings] +
-                               [augment(d, AUGMENTED_PER_EXAMPLE, rng) for d in drawings])
-    positives = features(feature_model(base), augmented)
+    positives = np.concatenate(example_features(base, drawings, seed))
     old = base.get_layer("logits")
     old_kernel, old_bias = (np.asarray(v) for v in old.get_weights())
     w, b = fit_new_column(old_kernel, old_bias, positives, bank, seed=seed)
     model = with_new_head(base, np.concatenate([old_kernel, w[:, None]], axis=1),
                           np.concatenate([old_bias, [b]]).astype(np.float32))
     return TaughtModel(model, (*labels, name), name, len(drawings), time.perf_counter() - start)
+
+
+def example_features(base: keras.Model, drawings: list[np.ndarray], seed: int = SEED) -> list[np.ndarray]:
+    """For each drawing, the features of itself and its AUGMENTED_PER_EXAMPLE variations."""
+    rng = np.random.default_rng(seed)
+    extractor = feature_model(base)
+    return [features(extractor, np.concatenate([np.asarray(d, np.uint8).reshape(1, 28, 28),
+                                                augment(d, AUGMENTED_PER_EXAMPLE, rng)]))
+            for d in drawings]
+
+
+def leave_one_out(base: keras.Model, examples: list[np.ndarray], bank: FeatureBank | None = None,
+                  seed: int = SEED) -> tuple[int, int]:
+    """How many of the user's drawings the new class recognises when each one in turn is held
+    back from teaching: (recognised, drawings)."""
+    bank = bank or load_bank()
+    per_example = example_features(base, examples, seed)
+    old_kernel, old_bias = (np.asarray(v) for v in base.get_layer("logits").get_weights())
+    recognised = 0
+    for i, held in enumerate(per_example):
+        others = np.concatenate([f for j, f in enumerate(per_example) if j != i])
+        w, b = fit_new_column(old_kernel, old_bias, others, bank, seed=seed)
+        clean = held[0]  # the drawing itself, not its variations
+        recognised += int(clean @ w + b > float(np.max(clean @ old_kernel + old_bias)))
+    return recognised, len(per_example)
+
+
+def accuracy(features_: np.ndarray, labels: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> float:
+    """Share of feature vectors whose highest logit (features @ kernel + bias) is their label."""
+    return float(np.mean(np.argmax(features_ @ kernel + bias, axis=1) == labels))
 
 
 def with_new_head(base: keras.Model, kernel: np.ndarray, bias: np.ndarray) -> keras.Model:
