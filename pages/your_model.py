@@ -155,7 +155,8 @@ with heat:
         overlay = overlay_heatmap(shown, explanation.heatmap, alpha)
         with st.container(key="your_model_heatmap"):
             st.image(overlay, width="stretch",
-                     caption=f"Grad-CAM for {model.labels[class_index]} on layer {layer}")
+                     caption=f"{model.method_name(layer)} for {model.labels[class_index]} "
+                             f"on layer {layer}")
         if not explanation.heatmap.any():
             st.caption(f"The map is blank: nothing here counts as evidence for "
                        f"{model.labels[class_index]} in this layer.")

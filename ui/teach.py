@@ -150,7 +150,7 @@ def add_a_class(spec=None) -> None:
     from vision import teach
 
     st.divider()
-    st.subheader("Add a class", anchor=False)
+    st.markdown("### Add a class")
     st.markdown(f"Teach the model a new thing: name it, draw it at least {teach.MIN_EXAMPLES} "
                 "times, and press *Teach*. Only a new last layer is trained, in a few seconds, on "
                 "what the frozen network already sees; the old classes keep their own.")

@@ -51,6 +51,7 @@ MAX_SIDE, MIN_SIDE = 512, 8            # input height and width, in pixels
 MAX_CLASSES = 10_000
 MAX_PREDICT_SECONDS = 3.0
 MAX_LABEL_BYTES = 1 * 2**20
+MAX_CONFIG_OBJECTS = 50_000            # classes named in config.json; MobileNetV2 names about 800
 KERAS_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}
 ZIP_SIGNATURE, HDF5_SIGNATURE = b"PK\x03\x04", b"\x89HDF\r\n\x1a\n"
 _IMAGE_SIGNATURES = {b"\xff\xd8\xff": "a JPEG image", b"\x89PNG": "a PNG image",
@@ -124,7 +125,7 @@ def check_archive(data: bytes, file_name: str = "model.keras") -> dict:
         _check_members(members)
         try:
             config = json.loads(archive.read("config.json"))
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RecursionError) as err:
             raise ModelFileError("This model file is damaged: its config.json cannot be read. "
                                  "Save the model again and upload the new file.") from err
     if not isinstance(config, dict):
@@ -163,7 +164,11 @@ def check_config(config: dict) -> None:
     """Refuse a config that names anything but built-in Keras layers, initialisers, regularisers,
     constraints and models: Lambda layers and custom classes are named in the message."""
     lambdas, custom = [], []
-    for node in _class_nodes(config):
+    nodes = list(_class_nodes(config))
+    if len(nodes) > MAX_CONFIG_OBJECTS:
+        raise ModelFileError(f"This model describes {len(nodes):,} objects; the limit is "
+                             f"{MAX_CONFIG_OBJECTS:,}. Try a smaller model.")
+    for node in nodes:
         name, module = node.get("class_name"), node.get("module")
         registered = node.get("registered_name")
         label = node.get("config", {}).get("name") if isinstance(node.get("config"), dict) else None
@@ -367,6 +372,12 @@ class UserModel:
                 explainer = GradCAM(self.model, layer)
             self._calls[key] = explainer
         return self._calls[key]
+
+    def method_name(self, layer: str) -> str:
+        """ "CAM" or "Grad-CAM": the method `explain` uses on this layer."""
+        from vision.explain import CAM
+
+        return "CAM" if isinstance(self.explainer(layer), CAM) else "Grad-CAM"
 
     def explain(self, model_input: np.ndarray, class_index: int, layer: str):
         """The heat map (an `Explanation`) of one 0-255 image for one class on one layer."""
