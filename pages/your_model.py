@@ -140,6 +140,10 @@ with numbers:
     widgets.show_top_k(model.labels, probabilities, key="your_model_k")
 layers = model.explainable_layers()
 with heat:
+    if model.nested_models:
+        st.caption(f"{', '.join(model.nested_models)} is a whole model used as one layer: its "
+                   "inner layers cannot be explained. Build it flat (keras.applications with "
+                   "`input_tensor=`) to see them.")
     if not layers:
         st.info("This model has no layer with a spatial output, so there is no heat map.")
         st.image(shown, caption="What the model sees")

@@ -131,3 +131,31 @@ def test_bad_model_files_show_a_plain_error_and_the_page_keeps_working(name, bui
 def test_labels_that_do_not_match_say_so():
     at = upload_model(page().run(), files.valid(), b"cat\ndog\n")
     assert any("2 names but the model has 3 classes" in e.value for e in at.error)
+
+
+def test_a_drawing_made_on_the_page_goes_to_a_doodle_model(monkeypatch):
+    import types
+
+    import drawn_shapes
+
+    rgba = drawn_shapes.houses(1, seed=3)[0]
+    monkeypatch.setattr(widgets, "_canvas_component", lambda **kwargs: types.SimpleNamespace(
+        image_data=rgba, json_data={"objects": ["a house"]}))
+    model = files.small_cnn(size=32, classes=4)  # a doodle model at another input size
+    at = upload_model(page().run(), keras_bytes(model), b"a\nb\nc\nd\n")
+    at.radio(key="your_model_kind").set_value("doodle").run()
+    assert not at.exception
+    assert at.radio(key="your_model_doodle_source").value == widgets.CURRENT_DRAWING
+    prepared = prepare_picture("doodle", rgba, (32, 32, 1))
+    assert prepared.steps[-1].name == "32x32 input"
+    probabilities = model.predict(prepared.model_input[None], verbose=0)[0]
+    top = int(np.argmax(probabilities))
+    assert top1(at) == widgets.prediction_text("abcd"[top], float(probabilities[top]))
+
+
+def test_a_fashion_sample_is_given_as_it_is():
+    at = upload_model(page().run(), files.valid(), b"cat\ndog\nbird\n")
+    at.radio(key="your_model_fashion_source").set_value(widgets.SAMPLE).run()
+    assert not at.exception and not at.error
+    assert TOP1.match(top1(at))
+    assert any("labelled" in c.value for c in at.caption)

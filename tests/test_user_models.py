@@ -181,3 +181,35 @@ def test_pictures_are_adapted_to_the_model_input():
     np.testing.assert_array_equal(grey.model_input, doodle_from_canvas(canvas).model_input)
     photo = um.prepare_picture("photo", np.full((300, 400, 3), 90, np.uint8), (96, 96, 3))
     assert photo.model_input.shape == (96, 96, 3)
+
+
+def test_a_sequential_model_is_explained_like_the_same_model_built_in_memory():
+    import fixture_models as fm
+    from vision.explain import GradCAM
+
+    reference = fm.sequential_cnn()
+    user = um.load_user_model(um.keras_bytes(reference))
+    image = fm.random_images(1, (20, 20, 1))[0]
+    assert user.explainable_layers() == ["conv1", "pool1", "conv2"]
+    for layer in ("conv1", "conv2"):
+        expected = GradCAM(reference, layer).explain(image, 1)
+        got = user.explain(image, 1, layer)
+        assert got.logit == pytest.approx(expected.logit, rel=1e-4, abs=1e-5)
+        np.testing.assert_allclose(got.heatmap, expected.heatmap, atol=1e-4)
+
+
+def test_a_nested_backbone_predicts_but_is_not_offered_as_a_layer_to_explain():
+    from keras import layers
+
+    inputs = keras.Input((32, 32, 3))
+    backbone = keras.Sequential([keras.Input((32, 32, 3)), layers.Conv2D(4, 3, name="inner")],
+                                name="backbone")
+    x = layers.Conv2D(4, 3, name="outer")(backbone(inputs))
+    x = layers.GlobalAveragePooling2D()(x)
+    reference = keras.Model(inputs, layers.Dense(3, activation="softmax")(x))
+    user = um.load_user_model(um.keras_bytes(reference))
+    assert user.nested_models == ["backbone"] and user.explainable_layers() == ["outer"]
+    image = np.random.default_rng(2).uniform(0, 255, (32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(user.probabilities(image), reference.predict(image[None], verbose=0)[0],
+                               rtol=1e-5, atol=1e-6)
+    assert user.explain(image, 0, "outer").heatmap.shape == (32, 32)

@@ -351,10 +351,17 @@ class UserModel:
         return self._predictor().probabilities(self.scaled(model_input))
 
     def explainable_layers(self) -> list[str]:
-        """Layers a heat map can be computed on, input to output."""
+        """Layers a heat map can be computed on, input to output (not a model nested as one
+        layer: its output tensor belongs to its own graph, out of the gradient's reach)."""
         from vision.explain import conv_layer_names
 
-        return conv_layer_names(self.model)
+        nested = set(self.nested_models)
+        return [name for name in conv_layer_names(self.model) if name not in nested]
+
+    @property
+    def nested_models(self) -> list[str]:
+        """Layers that are whole models (e.g. a keras.applications backbone called as a layer)."""
+        return [layer.name for layer in self.model.layers if isinstance(layer, keras.Model)]
 
     def default_layer(self) -> str | None:
         layers = self.explainable_layers()
@@ -460,8 +467,24 @@ def load_user_model(data: bytes, file_name: str = "model.keras", labels: bytes |
     return user_model
 
 
+def _functional(model: keras.Model) -> keras.Model:
+    """A loaded Sequential model rebuilt as a functional one from fresh copies of its layers
+    (built-in classes only, checked above), each called once: a loaded Sequential's layers keep
+    the tensors of their first call, which the heat map's gradient cannot reach."""
+    if not isinstance(model, keras.Sequential):
+        return model
+    inputs = keras.Input(tuple(model.input_shape[1:]), name="pixels")
+    x = inputs
+    for layer in model.layers:
+        copy = type(layer).from_config(layer.get_config())
+        x = copy(x)
+        copy.set_weights(layer.get_weights())
+    return keras.Model(inputs, x, name=model.name)
+
+
 def _with_logits(model: keras.Model) -> tuple[keras.Model, bool]:
     """The model ending in pre-softmax scores + Activation("softmax", name="probabilities")."""
+    model = _functional(model)
     output = model.outputs[0]
     last = output._keras_history.operation
     activation = getattr(last, "activation", None)
