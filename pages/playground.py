@@ -3,17 +3,17 @@ occlusion patch) and watch the top 5 and the heat map change live; then map whic
 prediction depends on (occlusion sensitivity) and how it survives rotation."""
 
 import hashlib
-import logging
 
 import numpy as np
 import streamlit as st
 
-from ui import loaders, study, widgets
+from ui import charts, loaders, widgets
 from ui.charts import top_k_bars
 from vision.errors import VisionLabError
-from vision.insight import occlusion_sensitivity, perturb, rotation_sweep
+from vision.heatmaps import overlay_heatmap
+from vision import registry
+from vision.perturb import occlusion_sensitivity, perturb, rotation_sweep, steady_range
 from vision.registry import get_spec
-from vision.study import steady_range
 
 DEFAULT_MODEL = "fashion_cnn"
 SWEEP_ANGLES = np.arange(-180, 181, 10)
@@ -29,7 +29,6 @@ SLIDERS = {  # key: (label, min, max, default, step, help)
     "playground_patch_y": ("Patch centre, down", 0.0, 1.0, 0.5, 0.05, "0 is the top, 1 the bottom."),
     "playground_patch_size": ("Patch size", 0.05, 1.0, 0.3, 0.05, "A fraction of the image's side."),
 }
-log = logging.getLogger("vision_lab")
 
 
 def reset_sliders() -> None:
@@ -67,7 +66,6 @@ def class_to_follow(labels: tuple[str, ...], predicted: int, true_index: int | N
 def live_lab(name: str, base: np.ndarray) -> None:
     """The sliders and what the model says about the perturbed image (reruns on its own)."""
     spec = get_spec(name)
-    predictor = loaders.predictor(name)
     controls, more = st.columns(2)
     with controls:
         rotate = slider("playground_rotate")
@@ -92,27 +90,25 @@ def live_lab(name: str, base: np.ndarray) -> None:
         changed = as_channels(perturb(flat, rotate_deg=rotate, shift=(shift_x, shift_y), scale=zoom,
                                       blur_sigma=blur, noise_std=noise, brightness=brightness,
                                       occlusion=occlusion), base)
-        top = predictor.top_k(changed, k=5)
-        before = predictor.top_k(base, k=1)
+        top = loaders.top_k(name, changed, k=5)
+        before = loaders.top_k(name, base, k=1)
     except VisionLabError as err:
         widgets.show_error(err)
         return
     st.markdown(f"**Prediction:** {top.label} ({top.probability:.1%})  \n"
                 f"Before the changes: {before.label} ({before.probability:.1%})")
     seen, bars, heat = st.columns(3)
-    seen.image(study.thumbnail(changed, 196), caption="what the model sees now", width=196)
+    seen.image(charts.thumbnail(changed, 196), caption="what the model sees now", width=196)
     bars.plotly_chart(top_k_bars(top.labels, top.probabilities, height=200), key="playground_topk")
-    explainer = study.explainer_or_none(name)
-    if explainer is None:
+    if spec.cam_layer is None:
         heat.caption(f"{spec.title} has no convolutional layer, so it has no heat map.")
         return
-    try:
-        heatmap = explainer.explain(changed, int(top.indices[0])).heatmap
-        heat.image(study.thumbnail(study.heat_overlay(changed, heatmap), 196), width=196,
-                   caption=f"{study.cam_name(name)} of {top.label}")
-    except Exception:  # the prediction above still stands
-        log.exception("playground heat map failed")
+    heatmap = loaders.heat_map(name, changed, int(top.indices[0]))
+    if heatmap is None:  # the prediction above still stands
         heat.caption("The heat map could not be computed for this image.")
+        return
+    heat.image(charts.thumbnail(overlay_heatmap(changed, heatmap), 196), width=196,
+               caption=f"{loaders.method_name(name)} of {top.label}")
 
 
 def show_occlusion(name: str, base: np.ndarray, identity: str, follow: int, labels) -> None:
@@ -147,7 +143,7 @@ def show_occlusion(name: str, base: np.ndarray, identity: str, follow: int, labe
         st.caption("Press the button to compute the map for this image and these settings.")
         return
     drops = result["drops"]
-    st.plotly_chart(study.occlusion_figure(base, drops, labels[follow]), key="playground_occlusion_chart")
+    st.plotly_chart(charts.occlusion_figure(base, drops, labels[follow]), key="playground_occlusion_chart")
     row, col = np.unravel_index(int(np.argmax(drops)), drops.shape)
     if drops.max() < 0.005:
         st.caption(f"Hiding any one region barely changes P({labels[follow]}): the model does not "
@@ -181,7 +177,7 @@ def show_rotation(name: str, base: np.ndarray, identity: str, follow: int, label
         return
     sweep = result["sweep"]
     names = [labels[i] for i in sweep.predicted]
-    st.plotly_chart(study.rotation_figure(sweep.angles, sweep.class_probabilities, labels[follow], names,
+    st.plotly_chart(charts.rotation_figure(sweep.angles, sweep.class_probabilities, labels[follow], names,
                                           sweep.probabilities.max(axis=1)), key="playground_rotation_chart")
     steady = steady_range(sweep.angles, sweep.predicted, follow)
     if steady is None:
@@ -197,24 +193,17 @@ st.title("Playground")
 st.markdown("Change the picture and watch the model's answer and its heat map follow. Which "
             "changes does it shrug off, and which fool it?")
 
-names = study.trained_models()
+names = registry.trained_models()
 name = st.selectbox("Model", names, index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0,
-                    format_func=study.model_title, key="playground_model")
+                    format_func=lambda n: get_spec(n).title, key="playground_model")
 spec = get_spec(name)
 if not spec.weights_available:
-    st.warning(study.not_trained_message(name) + " Pick another model meanwhile.")
+    st.warning(widgets.not_trained_message(spec) + " Pick another model meanwhile.")
     st.stop()
-image = widgets.chosen_image(spec.dataset, key=f"playground_{spec.dataset}", start_with_sample=True)
-if image is None:
-    st.info("Choose a sample or upload a picture to play with.")
-    st.stop()
-try:
-    base = widgets.prepared_input(image, spec.preprocessing).model_input
-    predictor = loaders.predictor(name)
-    original = predictor.top_k(base, k=1)
-except VisionLabError as err:
-    widgets.show_error(err)
-    st.stop()
+page = widgets.page_input(None, key=f"playground_{spec.dataset}", spec=spec, start_with_sample=True,
+                          prompt="Choose a sample or upload a picture to play with.", icon=None)
+image, base = page.image, page.prepared.model_input
+original = loaders.top_k(name, base, k=1)
 
 live_lab(name, base)
 

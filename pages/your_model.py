@@ -10,13 +10,11 @@ import numpy as np
 import streamlit as st
 
 from ui import downloads, user_model, widgets
-from ui.charts import colourise, pixelated
-from vision.activations import normalise_maps, tile_maps
+from ui.charts import colourise
 from vision.errors import EmptyCanvasError, VisionLabError
-from vision.explain import overlay_heatmap
-from vision.user_models import INPUT_KINDS, MAX_FILE_BYTES, PIXEL_SCALES
-
-DATASET_OF_KIND = {"fashion": "fashion_mnist", "doodle": "quickdraw", "photo": "flowers"}
+from vision.heatmaps import enlarge, normalise_maps, overlay_heatmap, tile_maps
+from vision.registry import get_dataset
+from vision.user_models import INPUT_KINDS, MAX_FILE_BYTES, PIXEL_SCALES, dataset_for_kind
 BIG = 280
 MAX_LAYERS_SHOWN = 8
 
@@ -55,14 +53,15 @@ def input_settings(model) -> str:
 
 def chosen_picture(kind: str):
     """An upload, a sample or (for doodles) a drawing made here: an InputImage, or None."""
-    if kind == "doodle":
+    dataset = dataset_for_kind(kind)
+    if get_dataset(dataset).drawn:
         pad, source = st.columns([1, 1])
         with pad:
             st.caption("Draw here (or on the Doodle page):")
             widgets.drawing("your_model_pad", side=240)
         with source:
-            return widgets.chosen_image("quickdraw", key="your_model_doodle")
-    return widgets.chosen_image(DATASET_OF_KIND[kind], key=f"your_model_{kind}")
+            return widgets.chosen_image(dataset, key=f"your_model_{kind}")
+    return widgets.chosen_image(dataset, key=f"your_model_{kind}")
 
 
 def show_feature_maps(model, model_input: np.ndarray) -> None:
@@ -79,7 +78,7 @@ def show_feature_maps(model, model_input: np.ndarray) -> None:
         st.markdown(f"**{layer.name}** · {'convolution' if layer.kind == 'conv' else 'pooling'}"
                     f" · output {height}×{width}×{channels}")
         grid = tile_maps(normalise_maps(layer.maps), pad_value=np.nan)
-        st.image(colourise(pixelated(grid, 240)), width=480)
+        st.image(colourise(enlarge(grid, 240)), width=480)
 
 
 st.title("Your model", anchor=False)
@@ -128,7 +127,7 @@ except VisionLabError as err:
 probabilities = model.probabilities(prepared.model_input)
 shown = prepared.model_input.astype(np.uint8)
 shown = shown[..., 0] if shown.shape[-1] == 1 else shown
-shown = pixelated(shown, BIG) if max(shown.shape[:2]) < 100 else shown
+shown = enlarge(shown, BIG) if max(shown.shape[:2]) < 100 else shown
 
 numbers, heat = st.columns(2, gap="large")
 with numbers:
@@ -170,7 +169,7 @@ with heat:
 with st.expander("What the model sees"):
     for column, step in zip(st.columns(len(prepared.steps)), prepared.steps):
         small = max(step.image.shape[:2]) < 100
-        column.image(pixelated(step.image, 112) if small else step.image, caption=step.name,
+        column.image(enlarge(step.image, 112) if small else step.image, caption=step.name,
                      width="stretch")
 
 st.subheader("Layers", anchor=False)

@@ -14,8 +14,8 @@ What AppTest can and cannot drive:
   line that calls the browser component) by a fake returning what the browser would send: the
   canvas's RGBA pixels and its strokes' JSON. Everything after it (session state, restore,
   preprocessing, prediction, heat maps) is the real code.
-- The flower gallery reads the flowers dataset: `ui.widgets.flower_samples` is replaced by a few
-  synthetic photos, so the tests do not depend on the dataset being on this machine.
+- The flower gallery reads the flowers dataset: `ui.loaders.samples` gives a few synthetic photos
+  for the photo datasets instead, so the tests do not depend on the dataset being on this machine.
 """
 
 from __future__ import annotations
@@ -96,7 +96,9 @@ def flower_gallery(monkeypatch):
     pictures = (fm.random_images(6, (224, 224, 3), seed=3)).astype(np.uint8)
     samples = [(picture, f"photo_{i}.jpg", FLOWER_CLASSES[i % 5])
                for i, picture in enumerate(pictures)]
-    monkeypatch.setattr(widgets, "flower_samples", lambda: samples)
+    real = loaders.samples
+    monkeypatch.setattr(loaders, "samples",
+                        lambda dataset: samples if dataset in ("flowers", "imagenet") else real(dataset))
     return samples
 
 
@@ -229,6 +231,22 @@ def test_fashion_class_picker_defaults_to_the_prediction_and_explains_another_cl
     assert top1_match(at).group("label") == predicted  # the prediction itself does not change
     at.slider(key="fashion_opacity").set_value(1.0).run()
     assert_no_exception(at)
+
+
+def test_fashion_why_not_shirt_shows_the_contrast_map():
+    at = page("fashion").run()
+    at.radio(key="fashion_source").set_value("Pick a sample").run()
+    shirt = FASHION_CLASSES.index("Shirt")
+    picker = at.selectbox(key="fashion_class")
+    other = picker.value if picker.value != shirt else 0
+    picker.set_value(other).run()
+    assert not at.toggle(key="fashion_contrast").value  # off: the plain map, as before
+    at.toggle(key="fashion_contrast").set_value(True).run()
+    assert_no_exception(at)
+    assert any(c.startswith(f"CAM for {FASHION_CLASSES[other]} against Shirt ") for c in image_captions(at))
+    picker.set_value(shirt).run()
+    assert_no_exception(at)
+    assert not any(t.key == "fashion_contrast" for t in at.toggle)  # "Shirt and not Shirt?" makes no sense
 
 
 def test_fashion_mlp_says_it_has_no_heat_map():
@@ -380,7 +398,9 @@ def test_flowers_sample_layer_and_model_pickers(flower_gallery):
 
 
 def test_flowers_without_the_dataset_invites_an_upload(monkeypatch):
-    monkeypatch.setattr(widgets, "flower_samples", lambda: None)
+    real = loaders.samples
+    monkeypatch.setattr(loaders, "samples",
+                        lambda dataset: None if dataset in ("flowers", "imagenet") else real(dataset))
     at = page("flowers").run()
     assert_no_exception(at)
     assert at.radio(key="flowers_source").options == ["Upload a photo"]

@@ -25,8 +25,9 @@ from sklearn.preprocessing import StandardScaler
 from streamlit.testing.v1 import AppTest
 
 from vision import registry
-from vision.insight import images_for_cell, load_eval, perturb
-from vision.study import overfitting
+from vision.evaluation import Evaluation
+from vision.history import overfitting
+from vision.perturb import perturb
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "weights"
@@ -134,11 +135,11 @@ def test_report_cell_gallery_follows_the_picker_and_a_click(weights_dir):
     at.selectbox(key="report_model").set_value("fashion_mlp")
     ok(at.run())
     labels = registry.get_spec("fashion_mlp").labels
-    results = load_eval(weights_dir / "fashion_mlp_eval.npz")
+    results = Evaluation.load(weights_dir / "fashion_mlp_eval.npz")
     at.selectbox(key="report_cell_fashion_mlp").set_value((6, 0))
     ok(at.run())
     assert "Actual Shirt, predicted as T-shirt/top" in texts(at.subheader)
-    expected = len(images_for_cell(results, 6, 0))
+    expected = int(np.sum((results.y_true == 6) & (results.y_pred == 0)))
     assert expected > 12
     assert len(at.image[0].value) == 12  # the gallery shows 12 at a time
     assert any(c.startswith(f"{expected} test images in this cell") for c in texts(at.caption))
@@ -148,7 +149,7 @@ def test_report_cell_gallery_follows_the_picker_and_a_click(weights_dir):
                                              "customdata": [a, p, 0, 0]})
     assert "Actual Coat, predicted as Pullover" in texts(at.subheader)
     assert at.selectbox(key="report_cell_fashion_mlp").value == (a, p)  # the picker follows
-    shown = min(12, len(images_for_cell(results, a, p)))
+    shown = min(12, int(np.sum((results.y_true == a) & (results.y_pred == p))))
     assert len(at.image[0].value) == shown
     # The picker still works after the click.
     at.selectbox(key="report_cell_fashion_mlp").set_value((8, 8))
@@ -190,7 +191,7 @@ def test_mistakes_silhouette_equals_sklearn(weights_dir):
     at.selectbox(key="mistakes_model").set_value("fashion_mlp")
     at.slider(key="mistakes_k").set_value(4)
     ok(at.run())
-    embeddings = load_eval(weights_dir / "fashion_mlp_eval.npz").embeddings.astype(np.float64)
+    embeddings = Evaluation.load(weights_dir / "fashion_mlp_eval.npz").embeddings.astype(np.float64)
     reduced = PCA(n_components=20, random_state=0).fit_transform(
         StandardScaler().fit_transform(embeddings))
     labels = KMeans(n_clusters=4, n_init=10, random_state=0).fit_predict(reduced)
@@ -199,12 +200,12 @@ def test_mistakes_silhouette_equals_sklearn(weights_dir):
     assert metrics["Clusters"] == "4"
     assert len([e for e in at.expander if e.label.startswith("Cluster ")]) == 4
     predicted = {f"Misclassified as {registry.get_spec('fashion_mlp').labels[c]}"
-                 for c in np.unique(load_eval(weights_dir / "fashion_mlp_eval.npz").y_pred[
-                     load_eval(weights_dir / "fashion_mlp_eval.npz").misclassified])}
+                 for c in np.unique(Evaluation.load(weights_dir / "fashion_mlp_eval.npz").y_pred[
+                     Evaluation.load(weights_dir / "fashion_mlp_eval.npz").misclassified])}
     assert predicted == {e.label.split(":")[0] for e in at.expander if e.label.startswith("Misc")}
     # Clicking a point shows that mistake beside the map.
     click(at, "mistakes_map_fashion_mlp", {"x": 0, "y": 0, "customdata": 7})
-    index = int(load_eval(weights_dir / "fashion_mlp_eval.npz").misclassified[7])
+    index = int(Evaluation.load(weights_dir / "fashion_mlp_eval.npz").misclassified[7])
     assert any(f"Test image #{index}" in m for m in texts(at.markdown))
 
 
@@ -382,7 +383,7 @@ def test_walkthrough_real_first_layer():
 
 # ---------------------------------------------------------------- the figure helpers
 def test_clicked_cell_reads_every_form_the_browser_sends():
-    from ui.study import clicked_cell, clicked_custom
+    from ui.charts import clicked_cell, clicked_custom
 
     labels = ["a", "b", "c"]
     def event(point):
@@ -398,7 +399,7 @@ def test_clicked_cell_reads_every_form_the_browser_sends():
 
 
 def test_confusion_figure_has_one_clickable_point_per_cell():
-    from ui.study import confusion_figure
+    from ui.charts import confusion_figure
 
     matrix = np.array([[5, 1, 0], [2, 7, 0], [0, 0, 9]])
     figure = confusion_figure(matrix, ["a", "b", "c"], selected=(1, 0))

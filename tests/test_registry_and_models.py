@@ -64,11 +64,17 @@ def test_top_k_is_sorted_and_labelled():
     assert len(top_k_from_probabilities(probs, ("a", "b", "c", "d"), k=10).labels) == 4
 
 
-def test_every_dataset_opens_with_one_of_its_own_models():
+def test_every_dataset_is_registered_and_opens_with_one_of_its_own_models():
     datasets = {spec.dataset for spec in registry.MODELS.values()}
-    assert set(registry.DEFAULT_MODELS) == datasets
-    for dataset, name in registry.DEFAULT_MODELS.items():
-        assert registry.get_spec(name).dataset == dataset
+    assert set(registry.DATASETS) == datasets
+    for name, dataset in registry.DATASETS.items():
+        assert dataset.name == name
+        assert registry.get_spec(dataset.default_model).dataset == name
+        assert dataset.default_model in [spec.name for spec in dataset.models]
+        assert (ROOT / dataset.page).is_file()
+        assert set(dataset.labels) == set(dataset.models[0].labels)
+    with pytest.raises(UnknownModelError, match="no dataset called 'mnist'"):
+        registry.get_dataset("mnist")
 
 
 def test_preloading_loads_each_model_once_default_models_first(monkeypatch):
@@ -76,7 +82,7 @@ def test_preloading_loads_each_model_once_default_models_first(monkeypatch):
 
     specs = {name: registry.get_spec(name) for name in ("fashion_mlp", "fashion_cnn")}
     monkeypatch.setattr(registry, "MODELS", specs)
-    monkeypatch.setattr(registry, "DEFAULT_MODELS", {"fashion_mnist": "fashion_cnn"})
+    monkeypatch.setattr(registry, "DATASETS", {"fashion_mnist": registry.DATASETS["fashion_mnist"]})
     monkeypatch.setenv("VISION_LAB_PRELOAD", "1")
     loaded = []
     real_load = Predictor.load.__func__

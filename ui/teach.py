@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from ui import downloads, widgets
-from ui.charts import pixelated
+from vision.heatmaps import enlarge, overlay_heatmap
 from vision.errors import EmptyCanvasError, VisionLabError
 
 EXAMPLES_KEY = "teach_examples"   # st.session_state: the 28x28 drawings of the new class
@@ -31,7 +31,7 @@ def _test_features() -> tuple[np.ndarray, np.ndarray] | None:
         return None
     images, labels = data.load_doodle_arrays()
     rows = data.doodle_test_indices()
-    extractor = teach.feature_model(load_model("doodle_cnn"))
+    extractor = teach.feature_model(load_model(teach.BASE_MODEL))
     return teach.features(extractor, images[rows]), labels[rows].astype(np.int64)
 
 
@@ -66,7 +66,7 @@ def _teach(name: str, examples: list) -> None:
 
     with st.status(f"Teaching the model what a {name} is...", expanded=True) as status:
         st.write("Loading the doodle CNN (frozen)...")
-        base = load_model("doodle_cnn")
+        base = load_model(teach.BASE_MODEL)
         st.write(f"Training the new head on {len(examples)} drawings, each varied "
                  f"{teach.AUGMENTED_PER_EXAMPLE} times...")
         taught = teach.teach(base, name, examples)
@@ -136,9 +136,7 @@ def _try_it(taught) -> None:
                          anchor=False)
         widgets.show_top_k(taught.labels, probabilities, key="teach_k")
         explanation = explainer.explain(image, top)
-        from vision.explain import overlay_heatmap
-
-        overlay = overlay_heatmap(pixelated(image[..., 0].astype(np.uint8), BIG),
+        overlay = overlay_heatmap(enlarge(image[..., 0].astype(np.uint8), BIG),
                                   explanation.heatmap, 0.5)
         st.image(overlay, caption=f"CAM for {taught.labels[top]}", width=BIG)
         downloads.heatmap_downloads(overlay, taught.labels, probabilities, "teach_download",
@@ -163,7 +161,7 @@ def add_a_class(spec=None) -> None:
         st.markdown(f"**{len(examples)} drawing{'s' if len(examples) != 1 else ''}** "
                     f"(at least {teach.MIN_EXAMPLES})")
         if examples:
-            st.image([pixelated(255 - e, 56) for e in examples[-16:]], width=56)
+            st.image([enlarge(255 - e, 56) for e in examples[-16:]], width=56)
             undo, clear = st.columns(2)
             if undo.button("Remove the last", key="teach_undo", icon=":material/undo:"):
                 examples.pop()

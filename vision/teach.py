@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 
 from vision.errors import DatasetMissingError, VisionLabError  # noqa: E402
 
+BASE_MODEL = "doodle_cnn"  # the registered model a new class is taught to
 MIN_EXAMPLES = 8
 MAX_EXAMPLES = 40
 AUGMENTED_PER_EXAMPLE = 40
@@ -293,7 +294,7 @@ def main() -> None:
     from vision.models import load_model
 
     start = time.perf_counter()
-    bank = write_bank(load_model("doodle_cnn"), args.per_class)
+    bank = write_bank(load_model(BASE_MODEL), args.per_class)
     print(f"{bank_path()}: {len(bank.labels)} feature vectors of {bank.features.shape[1]} "
           f"numbers in {time.perf_counter() - start:.1f} s")
 

@@ -37,10 +37,12 @@ from dataclasses import dataclass, field
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import cv2  # noqa: E402
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vision.errors import ModelFileError, UnsafeModelError  # noqa: E402
+
+# Keras is imported inside the functions that need it: the pages import this module for its
+# constants and picture helpers, and a page must not load TensorFlow.
 
 MAX_FILE_BYTES = 50 * 2**20
 MAX_CONFIG_BYTES = 4 * 2**20
@@ -69,8 +71,7 @@ _DATA_MARKERS = {"__keras_tensor__", "__tensor__", "__numpy__", "__bytes__", "__
 # Built-in layers that run code or read files given in their config.
 _CODE_LAYERS = {"Lambda", "TFSMLayer", "JaxLayer", "FlaxLayer", "TorchModuleWrapper"}
 _SOFTMAX = ("softmax",)
-_CONV = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.SeparableConv2D,
-         keras.layers.Dense)
+_WEIGHTED = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Conv1D", "Dense")
 
 INPUT_KINDS = {
     "fashion": "28x28 grey, as Fashion-MNIST (a light item on black)",
@@ -206,6 +207,8 @@ def _class_nodes(obj):
 
 
 def _is_builtin(module, name) -> bool:
+    import keras
+
     if not isinstance(name, str) or not isinstance(module, (str, type(None))):
         return False
     if (module, name) in _MODEL_CLASSES or (module, name) in _KERAS_OBJECTS:
@@ -235,6 +238,8 @@ def check_architecture(config: dict) -> Architecture:
         ModelFileError: several inputs, not an image input, too large an input, not one output
             vector, too many parameters, or a config Keras cannot build.
     """
+    import keras
+
     from keras.src.backend.common import global_state
 
     before = list(global_state.get_global_attribute("uninitialized_variables") or [])
@@ -353,14 +358,16 @@ class UserModel:
     def explainable_layers(self) -> list[str]:
         """Layers a heat map can be computed on, input to output (not a model nested as one
         layer: its output tensor belongs to its own graph, out of the gradient's reach)."""
-        from vision.explain import conv_layer_names
+        from vision.activations import feature_map_layer_names
 
-        nested = set(self.nested_models)
-        return [name for name in conv_layer_names(self.model) if name not in nested]
+        nested = set(self.nested_models)  # never conv or pooling layers, so never listed
+        return [name for name in feature_map_layer_names(self.model) if name not in nested]
 
     @property
     def nested_models(self) -> list[str]:
         """Layers that are whole models (e.g. a keras.applications backbone called as a layer)."""
+        import keras
+
         return [layer.name for layer in self.model.layers if isinstance(layer, keras.Model)]
 
     def default_layer(self) -> str | None:
@@ -399,9 +406,7 @@ class UserModel:
         return self._calls["activations"](self.scaled(model_input))
 
     def has_feature_maps(self) -> bool:
-        from vision.activations import activation_layer_names
-
-        return bool(activation_layer_names(self.model))
+        return bool(self.explainable_layers())
 
     def release(self) -> None:
         """Drop the compiled calls (and their graphs); the session then drops the model."""
@@ -471,6 +476,8 @@ def _functional(model: keras.Model) -> keras.Model:
     """A loaded Sequential model rebuilt as a functional one from fresh copies of its layers
     (built-in classes only, checked above), each called once: a loaded Sequential's layers keep
     the tensors of their first call, which the heat map's gradient cannot reach."""
+    import keras
+
     if not isinstance(model, keras.Sequential):
         return model
     inputs = keras.Input(tuple(model.input_shape[1:]), name="pixels")
@@ -484,6 +491,8 @@ def _functional(model: keras.Model) -> keras.Model:
 
 def _with_logits(model: keras.Model) -> tuple[keras.Model, bool]:
     """The model ending in pre-softmax scores + Activation("softmax", name="probabilities")."""
+    import keras
+
     model = _functional(model)
     output = model.outputs[0]
     last = output._keras_history.operation
@@ -515,13 +524,15 @@ def _with_logits(model: keras.Model) -> tuple[keras.Model, bool]:
 def _rescaling(model: keras.Model) -> str | None:
     """The model's own input scaling, if a Rescaling or Normalization layer comes before its first
     conv or dense layer: then it takes raw 0-255 pixels."""
+    import keras
+
     for layer in model.layers:
         if isinstance(layer, keras.layers.Rescaling):
             scale, offset = layer.scale, layer.offset
             return f"Rescaling(scale={_number(scale)}, offset={_number(offset)})"
         if isinstance(layer, keras.layers.Normalization):
             return "Normalization"
-        if isinstance(layer, _CONV):
+        if type(layer).__name__ in _WEIGHTED:
             return None
     return None
 
@@ -594,6 +605,14 @@ def adapt_to_input(image: np.ndarray, input_shape: tuple[int, int, int]) -> np.n
     return pixels.astype(np.float32)
 
 
+def dataset_for_kind(kind: str) -> str | None:
+    """The registered dataset whose pictures are of this kind (where samples come from)."""
+    from vision.registry import DATASETS
+
+    return next((name for name, dataset in DATASETS.items()
+                 if dataset.models and dataset.models[0].preprocessing == kind), None)
+
+
 def prepare_picture(kind: str, image: np.ndarray, input_shape: tuple[int, int, int],
                     is_dataset_sample: bool = False):
     """The user's picture as this model's input, through the preprocessing of `kind`
@@ -614,16 +633,23 @@ def prepare_picture(kind: str, image: np.ndarray, input_shape: tuple[int, int, i
     else:
         prepared = photo_for_mobilenet(image, max(input_shape[:2]))
     model_input = adapt_to_input(prepared.model_input, input_shape)
-    if model_input.shape == prepared.model_input.shape:
+    if model_input.shape[:2] == prepared.model_input.shape[:2]:
         return replace(prepared, model_input=model_input)
     shown = model_input.astype(np.uint8)
     step = Step(f"{input_shape[0]}x{input_shape[1]} input", shown[..., 0] if shown.shape[-1] == 1
                 else shown)
-    return replace(prepared, model_input=model_input, steps=(*prepared.steps, step))
+    # the resize scales the picture-to-input mapping too, so heat maps still map back exactly
+    rows = input_shape[0] / prepared.model_input.shape[0]
+    columns = input_shape[1] / prepared.model_input.shape[1]
+    return replace(prepared, model_input=model_input, steps=(*prepared.steps, step),
+                   scale=(prepared.scale[0] * rows, prepared.scale[1] * columns),
+                   offset=(prepared.offset[0] * rows, prepared.offset[1] * columns))
 
 
 def keras_bytes(model: keras.Model) -> bytes:
     """A model as the bytes of a `.keras` file, written to memory (for a download), not to disk."""
+    import keras
+
     from keras.src.saving import saving_lib
 
     buffer = io.BytesIO()
