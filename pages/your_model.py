@@ -89,9 +89,10 @@ st.markdown("Upload a Keras image classifier (a `.keras` file saved with "
 files = st.columns([3, 2])
 model_file = files[0].file_uploader(
     f"Your model (.keras, at most {MAX_FILE_BYTES // 2**20} MB)", type=["keras", "h5"],
-    key="your_model_file")
+    key="your_model_file", max_upload_size=MAX_FILE_BYTES // 2**20)  # larger: never sent
 labels_file = files[1].file_uploader("Class names (optional): a text file, one name a line",
-                                     type=["txt", "csv"], key="your_model_labels")
+                                     type=["txt", "csv"], key="your_model_labels",
+                                     max_upload_size=1)
 try:
     model = user_model.session_model(model_file, labels_file)
 except VisionLabError as err:

@@ -159,3 +159,9 @@ def test_a_fashion_sample_is_given_as_it_is():
     assert not at.exception and not at.error
     assert TOP1.match(top1(at))
     assert any("labelled" in c.value for c in at.caption)
+
+
+def test_a_file_over_50_mb_is_refused_from_its_size():
+    at = upload_model(page().run(), bytes(51 * 2**20), name="big.keras")
+    assert not at.exception
+    assert any("too big (51 MB); the limit is 50 MB" in e.value for e in at.error)
