@@ -115,3 +115,19 @@ def test_a_taught_house_is_recognised_and_the_old_classes_survive():
     heatmap = CAM(taught.model, teach.CAM_LAYER)(house, taught.new_index)
     ink = house[..., 0] > 60
     assert heatmap.max() == pytest.approx(1.0) and heatmap[ink].mean() > 1.3 * heatmap[~ink].mean()
+
+
+@pytest.mark.weights
+def test_the_shipped_feature_bank_belongs_to_the_shipped_doodle_model():
+    """A retrained doodle CNN needs a new bank (`python -m vision.teach`): its features moved."""
+    from vision import data
+    from vision.models import load_model
+
+    bank = teach.load_bank()
+    assert np.bincount(bank.labels).tolist() == [teach.BANK_PER_CLASS] * len(DOODLE_CLASSES)
+    dataset = data.load_doodles()
+    rng = np.random.default_rng(teach.SEED)  # the rows write_bank draws
+    rows = np.concatenate([rng.choice(np.flatnonzero(dataset.train.y == c), teach.BANK_PER_CLASS,
+                                      replace=False) for c in range(len(DOODLE_CLASSES))])
+    fresh = teach.features(teach.feature_model(load_model(teach.BASE_MODEL)), dataset.train.x[rows])
+    np.testing.assert_allclose(bank.features, fresh, rtol=1e-2, atol=1e-2)
