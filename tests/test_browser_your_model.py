@@ -156,3 +156,74 @@ def test_bring_the_shipped_fashion_cnn_as_your_model(new_page, app_url):
     page.set_viewport_size({"width": 1280, "height": min(max(int(height), 900), 4000)})
     page.wait_for_timeout(1000)
     page.screenshot(path=SCREENSHOTS / "your_model.png", full_page=True)
+
+
+def house_strokes(rng, side: int = 240):
+    """A house drawn with the mouse: a square body, then a roof, every corner a little off."""
+    size = rng.uniform(0.4, 0.6) * side
+    cx, cy = rng.uniform(0.45, 0.55) * side, rng.uniform(0.55, 0.62) * side
+    left, right, top, bottom = cx - size / 2, cx + size / 2, cy - size / 2, cy + size / 2
+    jitter = lambda: rng.normal(0, 0.03 * size, 2)  # noqa: E731
+    body = [(left, top), (right, top), (right, bottom), (left, bottom), (left, top)]
+    roof = [(left, top), (cx, top - 0.5 * size), (right, top)]
+    return [[tuple(np.add(p, jitter())) for p in stroke] for stroke in (body, roof)]
+
+
+def draw(page, canvas, strokes) -> None:
+    from browser_support import draw_stroke
+
+    box = canvas.bounding_box()
+    for points in strokes:
+        dense = []  # straight lines as many small mouse moves, as a hand would
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            dense += [(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t) for t in np.linspace(0, 1, 8)]
+        draw_stroke(page, box, dense)
+        wait_until_idle(page)
+        page.wait_for_timeout(500)  # the canvas sends its pixels after the stroke ends
+    wait_until_idle(page)
+
+
+def test_teach_the_doodle_model_a_house_with_the_mouse(new_page, app_url):
+    page = new_page()
+    page.goto(f"{app_url}/doodle", wait_until="domcontentloaded", timeout=SLOW)
+    page.get_by_text("Add a class").first.wait_for(timeout=SLOW)
+    wait_until_idle(page)
+    name = page.get_by_label("The new thing")
+    name.fill("house")
+    name.press("Enter")
+    wait_until_idle(page)
+    rng = np.random.default_rng(21)
+    add = page.get_by_role("button", name="Add this drawing of house")
+    for count in range(1, 9):
+        for attempt in range(3):  # a stroke made while the new blank canvas mounts is lost
+            page.wait_for_timeout(1000)
+            pad = page.locator("canvas.upper-canvas").nth(1)  # 0: the Doodle page's own canvas
+            pad.wait_for(timeout=SLOW)
+            draw(page, pad, house_strokes(rng))
+            if add.is_enabled():
+                break
+        add.click()
+        wait_until_idle(page)
+        page.get_by_text(f"{count} drawing").first.wait_for(timeout=SLOW)
+    page.get_by_role("button", name="Teach").click()
+    page.get_by_text("Taught in").first.wait_for(timeout=SLOW)
+    wait_until_idle(page)
+    page.get_by_text("your drawings recognised").first.wait_for(timeout=SLOW)
+    try_pad = page.locator("canvas.upper-canvas").nth(2)
+    try_pad.wait_for(timeout=SLOW)
+    draw(page, try_pad, house_strokes(np.random.default_rng(99)))
+    heading = page.locator(".st-key-teach_top1 h3").first
+    heading.wait_for(timeout=SLOW)
+    match = TOP1.match(heading.inner_text().strip())
+    assert match and match["label"] == "house", heading.inner_text()
+    page.get_by_text("CAM for house").first.wait_for(timeout=SLOW)
+    with page.expect_download(timeout=SLOW) as info:
+        page.get_by_role("button", name="Download the model (.keras)").click()
+    data = open(info.value.path(), "rb").read()
+    from vision.user_models import check_archive
+
+    assert check_archive(data)["class_name"] == "Functional"  # passes the Your model checks
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": min(max(int(height), 900), 4000)})
+    page.wait_for_timeout(1000)
+    page.screenshot(path=SCREENSHOTS / "doodle_teach.png", full_page=True)
