@@ -134,6 +134,10 @@ numbers, heat = st.columns(2, gap="large")
 with numbers:
     top = int(np.argmax(probabilities))
     widgets.show_top1(model.labels[top], float(probabilities[top]))
+    if probabilities[top] < 0.5:
+        st.caption(f"Unsure: {model.labels[top]} has less than half of the probability. The "
+                   "picture may be unlike what the model was trained on (or the input settings "
+                   "on the left may be wrong).")
     if image.true_label:
         st.caption(f"Sample labelled **{image.true_label}** in its dataset (your model's classes "
                    "may differ).")

@@ -29,6 +29,8 @@ BAD_INPUTS = [
     ("1000x1000 input", files.huge_input, "model.keras", ModelFileError, "1000x1000"),
     ("huge parameter count", files.huge_parameter_count, "model.keras", ModelFileError,
      "819,"),
+    ("enormous compute", files.enormous_compute, "model.keras", ModelFileError,
+     "billion operations for one image"),
     ("feature-map output", files.feature_map_output, "model.keras", ModelFileError,
      "one vector of class"),
     ("sigmoid output", files.sigmoid_output, "model.keras", ModelFileError, "sigmoid"),
@@ -213,3 +215,20 @@ def test_a_nested_backbone_predicts_but_is_not_offered_as_a_layer_to_explain():
     np.testing.assert_allclose(user.probabilities(image), reference.predict(image[None], verbose=0)[0],
                                rtol=1e-5, atol=1e-6)
     assert user.explain(image, 0, "outer").heatmap.shape == (32, 32)
+
+
+def test_the_operation_count_matches_a_hand_count():
+    config = um.check_archive(files.valid())
+    architecture = um.check_architecture(config)
+    # c1: 3x3x1x6 kernel at 28x28, c2: 3x3x6x8 at 14x14, the dense 8x3 once; x2 for multiply-add
+    expected = 2 * (9 * 6 * 28 * 28 + 9 * 6 * 8 * 14 * 14 + 8 * 3) / 1e9
+    assert architecture.gigaflops == pytest.approx(expected)
+    assert architecture.parameters == files.small_cnn().count_params()
+
+
+def test_the_operation_count_of_mobilenet_v2_matches_its_paper():
+    """MobileNetV2 (alpha 1, 224x224): 300 million multiply-adds (Sandler et al. 2018, table 4)."""
+    model = keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3))
+    architecture = um.check_architecture(um.check_archive(um.keras_bytes(model)))
+    assert architecture.gigaflops / 2 == pytest.approx(0.300, rel=0.05)
+    assert architecture.parameters == model.count_params()

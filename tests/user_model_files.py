@@ -179,3 +179,13 @@ def legacy_h5(tmp_path) -> bytes:
     path = tmp_path / "model.h5"
     small_cnn().save(path)
     return path.read_bytes()
+
+
+def enormous_compute() -> bytes:
+    """A small file (40 k weights) whose one image costs about 2.5 trillion operations."""
+    inputs = keras.Input((512, 512, 3))
+    x = layers.Conv2D(64, 3, padding="same", name="c0")(inputs)
+    for i in range(1, 9):
+        x = layers.Conv2D(64, 3, padding="same", name=f"c{i}")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    return keras_bytes(keras.Model(inputs, layers.Dense(3, activation="softmax")(x)))

@@ -52,6 +52,7 @@ MAX_PARAMETERS = 30_000_000            # 120 MB of float32; MobileNetV2 has 3.5 
 MAX_SIDE, MIN_SIDE = 512, 8            # input height and width, in pixels
 MAX_CLASSES = 10_000
 MAX_PREDICT_SECONDS = 3.0
+MAX_GIGAFLOPS = 30.0                   # one image; MobileNetV2 at 224 is 0.6, ResNet50 8
 MAX_LABEL_BYTES = 1 * 2**20
 MAX_CONFIG_OBJECTS = 50_000            # classes named in config.json; MobileNetV2 names about 800
 KERAS_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}
@@ -228,6 +229,7 @@ class Architecture:
     input_shape: tuple[int, int, int]
     num_classes: int
     parameters: int
+    gigaflops: float  # multiply-adds x 2 of its weighted layers for one image (an estimate)
 
 
 def check_architecture(config: dict) -> Architecture:
@@ -250,6 +252,7 @@ def check_architecture(config: dict) -> Architecture:
             raise ModelFileError("This file holds a Keras object that is not a model.")
         inputs, outputs = list(model.inputs), list(model.outputs)
         parameters = int(sum(math.prod(int(d) for d in w.shape) for w in model.weights))
+        gigaflops = _gigaflops(model)
     except ModelFileError:
         raise
     except Exception as err:
@@ -285,7 +288,32 @@ def check_architecture(config: dict) -> Architecture:
     if parameters > MAX_PARAMETERS:
         raise ModelFileError(f"This model has {parameters:,} parameters; the limit is "
                              f"{MAX_PARAMETERS:,}.")
-    return Architecture((height, width, int(shape[-1])), int(classes), parameters)
+    if gigaflops > MAX_GIGAFLOPS:  # refused before it ever runs: one call could not be stopped
+        raise ModelFileError(
+            f"This model needs about {gigaflops:,.0f} billion operations for one image; the limit "
+            f"is {MAX_GIGAFLOPS:g} billion, a few seconds on a laptop. Try a smaller model or input.")
+    return Architecture((height, width, int(shape[-1])), int(classes), parameters, gigaflops)
+
+
+def _gigaflops(model) -> float:
+    """2 x kernel size x output positions, summed over every layer with a kernel (conv, dense,
+    at any depth): the bulk of a CNN's work, from shapes alone."""
+    total = 0.0
+    for layer in model._flatten_layers(include_self=False):
+        kernel = getattr(layer, "kernel", None) if not hasattr(layer, "layers") else None
+        if kernel is None:
+            kernel = getattr(layer, "depthwise_kernel", None)
+        if kernel is None:
+            continue
+        try:
+            positions = math.prod(int(d) for d in layer.output.shape[1:-1])
+        except (AttributeError, ValueError, TypeError):
+            positions = 1
+        total += 2.0 * math.prod(int(d) for d in kernel.shape) * positions
+        pointwise = getattr(layer, "pointwise_kernel", None)
+        if pointwise is not None:
+            total += 2.0 * math.prod(int(d) for d in pointwise.shape) * positions
+    return total / 1e9
 
 
 def _short(err: Exception) -> str:
@@ -655,3 +683,53 @@ def keras_bytes(model: keras.Model) -> bytes:
     buffer = io.BytesIO()
     saving_lib.save_model(model, buffer)  # keras.saving.save_model wants a path; same writer
     return buffer.getvalue()
+
+
+def main() -> None:
+    """`python -m vision.user_models MODEL.keras [LABELS.txt]`: run every check on a file, as the
+    app does, and print what each costs beside a plain `keras.saving.load_model` of the same file
+    (which checks nothing but safe mode)."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("model", type=Path)
+    parser.add_argument("labels", type=Path, nargs="?")
+    args = parser.parse_args()
+    import keras  # imported before the clock starts: TensorFlow takes seconds to import
+
+    check_upload_size(args.model.stat().st_size)
+    data = args.model.read_bytes()
+    labels = args.labels.read_bytes() if args.labels else None
+    try:  # once to refuse a bad file before the naive load ever sees it, then timed, warm
+        load_user_model(data, args.model.name, labels)
+    except ModelFileError as err:
+        print(f"refused: {err}")
+        raise SystemExit(1) from None
+    start = time.perf_counter()
+    keras.saving.load_model(args.model, safe_mode=True, compile=False)
+    plain_s = time.perf_counter() - start
+    try:
+        start = time.perf_counter()
+        config = check_archive(data, args.model.name)
+        archive_s = time.perf_counter() - start
+        architecture = check_architecture(config)
+        architecture_s = time.perf_counter() - start - archive_s
+        user_model = load_user_model(data, args.model.name, labels)
+        total_s = time.perf_counter() - start
+    except ModelFileError as err:
+        print(f"refused: {err}")
+        raise SystemExit(1) from None
+    print(f"{args.model.name}: accepted. Input {architecture.input_shape}, "
+          f"{architecture.num_classes} classes, {architecture.parameters:,} parameters, "
+          f"{architecture.gigaflops:.2f} GFLOPs an image; "
+          f"{'ends in a softmax' if user_model.ends_in_softmax else 'outputs logits'}; "
+          f"input scaling: {user_model.rescaling or 'none (the user picks the pixel scale)'}")
+    print(f"zip + config checks {archive_s * 1000:.0f} ms, stateless build {architecture_s * 1000:.0f} ms, "
+          f"all checks + load + traced and timed prediction {total_s * 1000:.0f} ms "
+          f"(one prediction {user_model.predict_seconds * 1000:.1f} ms); "
+          f"plain keras.saving.load_model {plain_s * 1000:.0f} ms: x{total_s / plain_s:.1f}")
+
+
+if __name__ == "__main__":
+    main()
