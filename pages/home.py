@@ -18,7 +18,7 @@ columns = st.columns(3)
 for index, spec in enumerate(MODELS.values()):
     with columns[index % 3].container(border=True):
         picture, words = st.columns([1, 3])
-        thumb = loaders.thumbnail(spec.dataset)
+        thumb = loaders.cover(spec.dataset)
         if thumb is not None:
             picture.image(thumb, width=72)
         words.subheader(spec.title, anchor=False)

@@ -44,6 +44,11 @@ def slider(key: str, container=st) -> float:
     return container.slider(label, low, high, step=step, key=key, help=help_text)
 
 
+def flat(image: np.ndarray) -> np.ndarray:
+    """A one-channel model input as a 2-D picture; colour images as they are."""
+    return image[..., 0] if image.shape[-1] == 1 else image
+
+
 def as_channels(image: np.ndarray, like: np.ndarray) -> np.ndarray:
     return image[..., None] if image.ndim == 2 and like.ndim == 3 else image
 
@@ -85,9 +90,8 @@ def live_lab(name: str, base: np.ndarray) -> None:
     st.button("Reset the changes", key="playground_reset", on_click=reset_sliders,
               icon=":material/restart_alt:")
 
-    flat = base[..., 0] if base.shape[-1] == 1 else base
     try:
-        changed = as_channels(perturb(flat, rotate_deg=rotate, shift=(shift_x, shift_y), scale=zoom,
+        changed = as_channels(perturb(flat(base), rotate_deg=rotate, shift=(shift_x, shift_y), scale=zoom,
                                       blur_sigma=blur, noise_std=noise, brightness=brightness,
                                       occlusion=occlusion), base)
         top = loaders.top_k(name, changed, k=5)
@@ -111,6 +115,25 @@ def live_lab(name: str, base: np.ndarray) -> None:
                caption=f"{loaders.method_name(name)} of {top.label}")
 
 
+def computed(key: str, identity, label: str, icon: str, busy: str, what: str, compute):
+    """A long computation run when its button is pressed, with a progress bar; its result is kept
+    in the session for `identity` (image, class, settings). The result for this identity, or None
+    (not computed yet, or it failed: the error is shown)."""
+    state_key = f"{key}_result"
+    if st.button(label, key=f"{key}_button", icon=icon):
+        bar = st.progress(0.0, text=f"{busy}...")
+        try:
+            result = compute(lambda done: bar.progress(min(float(done), 1.0), text=f"{busy}... {done:.0%}"))
+        except (VisionLabError, ValueError) as err:
+            st.error(f"{what} could not be computed: {err}")
+            return None
+        finally:
+            bar.empty()
+        st.session_state[state_key] = {"identity": identity, "result": result}
+    kept = st.session_state.get(state_key)
+    return kept["result"] if kept is not None and kept["identity"] == identity else None
+
+
 def show_occlusion(name: str, base: np.ndarray, identity: str, follow: int, labels) -> None:
     st.subheader("Occlusion sensitivity")
     st.caption("A grey patch slides over the original image (without the changes above); for each "
@@ -122,27 +145,14 @@ def show_occlusion(name: str, base: np.ndarray, identity: str, follow: int, labe
                         key=f"playground_occlusion_patch_{side}")
     stride = right.slider("Stride (pixels)", 1, max(2, side // 4), max(1, side // 14),
                           key=f"playground_occlusion_stride_{side}")
-    state_key = "playground_occlusion_result"
-    if st.button("Compute the occlusion map", key="playground_occlusion_button",
-                 icon=":material/grid_on:"):
-        bar = st.progress(0.0, text="Hiding each patch in turn...")
-        image = base[..., 0] if base.shape[-1] == 1 else base
-        try:
-            drops = occlusion_sensitivity(
-                loaders.predictor(name).probabilities, image, follow, patch, stride,
-                progress=lambda done: bar.progress(min(float(done), 1.0),
-                                                   text=f"Hiding each patch in turn... {done:.0%}"))
-        except (VisionLabError, ValueError) as err:
-            bar.empty()
-            st.error(f"The occlusion map could not be computed: {err}")
-            return
-        bar.empty()
-        st.session_state[state_key] = {"identity": (identity, follow, patch, stride), "drops": drops}
-    result = st.session_state.get(state_key)
-    if result is None or result["identity"] != (identity, follow, patch, stride):
+    drops = computed("playground_occlusion", (identity, follow, patch, stride),
+                     "Compute the occlusion map", ":material/grid_on:", "Hiding each patch in turn",
+                     "The occlusion map", lambda progress: occlusion_sensitivity(
+                         loaders.predictor(name).probabilities, flat(base), follow, patch, stride,
+                         progress=progress))
+    if drops is None:
         st.caption("Press the button to compute the map for this image and these settings.")
         return
-    drops = result["drops"]
     st.plotly_chart(charts.occlusion_figure(base, drops, labels[follow]), key="playground_occlusion_chart")
     row, col = np.unravel_index(int(np.argmax(drops)), drops.shape)
     if drops.max() < 0.005:
@@ -156,26 +166,14 @@ def show_occlusion(name: str, base: np.ndarray, identity: str, follow: int, labe
 def show_rotation(name: str, base: np.ndarray, identity: str, follow: int, labels) -> None:
     st.subheader("Confidence versus rotation")
     st.caption("The original image turned from -180° to 180° in steps of 10°.")
-    state_key = "playground_rotation_result"
-    if st.button("Sweep the rotation from -180° to 180°", key="playground_rotation_button",
-                 icon=":material/rotate_right:"):
-        bar = st.progress(0.0, text="Rotating and predicting...")
-        image = base[..., 0] if base.shape[-1] == 1 else base
-        try:
-            sweep = rotation_sweep(loaders.predictor(name).probabilities, image, follow,
-                                   SWEEP_ANGLES, progress=lambda done: bar.progress(
-                                       min(float(done), 1.0), text=f"Rotating and predicting... {done:.0%}"))
-        except (VisionLabError, ValueError) as err:
-            bar.empty()
-            st.error(f"The rotation sweep could not be computed: {err}")
-            return
-        bar.empty()
-        st.session_state[state_key] = {"identity": (identity, follow), "sweep": sweep}
-    result = st.session_state.get(state_key)
-    if result is None or result["identity"] != (identity, follow):
+    sweep = computed("playground_rotation", (identity, follow),
+                     "Sweep the rotation from -180° to 180°", ":material/rotate_right:",
+                     "Rotating and predicting", "The rotation sweep", lambda progress: rotation_sweep(
+                         loaders.predictor(name).probabilities, flat(base), follow, SWEEP_ANGLES,
+                         progress=progress))
+    if sweep is None:
         st.caption("Press the button to sweep this image.")
         return
-    sweep = result["sweep"]
     names = [labels[i] for i in sweep.predicted]
     st.plotly_chart(charts.rotation_figure(sweep.angles, sweep.class_probabilities, labels[follow], names,
                                           sweep.probabilities.max(axis=1)), key="playground_rotation_chart")

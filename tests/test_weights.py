@@ -21,7 +21,7 @@ TARGETS = {
     "flowers_mobilenet": 0.920,
     "flowers_scratch": 0.700,
 }
-pytestmark = pytest.mark.weights
+pytestmark = [pytest.mark.weights, pytest.mark.data]
 
 
 @pytest.fixture(scope="module")

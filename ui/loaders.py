@@ -202,13 +202,13 @@ def method_name(name: str, layer: str | None = None) -> str:
 
 
 @st.cache_data(show_spinner=False)
-def _thumbnail(dataset: str, version: float) -> np.ndarray | None:
-    return registry.get_dataset(dataset).source.thumbnail()
+def _cover(dataset: str, version: float) -> np.ndarray | None:
+    return registry.get_dataset(dataset).source.cover()
 
 
-def thumbnail(dataset: str) -> np.ndarray | None:
+def cover(dataset: str) -> np.ndarray | None:
     """A small picture of what a dataset's models look at, or None when no image is at hand."""
-    return _thumbnail(dataset, _samples_version(dataset))
+    return _cover(dataset, _samples_version(dataset))
 
 
 # ---------------------------------------------------------------- test-set evaluations

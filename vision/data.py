@@ -292,12 +292,23 @@ Sample = tuple[np.ndarray, str, str]  # (pixels, caption, class name) of one gal
 
 class DatasetSource:
     """Where one dataset's pictures come from, for training and for the app: its training data,
-    its gallery samples and thumbnail, and how an evaluation file refers to its test images.
+    its gallery samples and cover picture, and how an evaluation file refers to its test images.
     One subclass per dataset, named by its `DatasetSpec` in `vision.registry`."""
 
     classes: tuple[str, ...] = ()
-    missing_hint = "The images of this test set are not available."  # how to get the data
     samples_hint: str | None = None  # said where the gallery would be, while the data is missing
+    # where a dataset read from the shared data folder goes: its sub-folder, what it holds, and
+    # what to put there
+    shared_folder: str | None = None
+    what = how = ""
+
+    @property
+    def missing_hint(self) -> str:
+        """How to get the data."""
+        if self.shared_folder is None:
+            return "The images of this test set are not available."
+        return (f"The {self.what} are not on this machine: put {self.how} in "
+                f"`{shared_data_dir() / self.shared_folder}` (or set VISION_LAB_DATA) to see them.")
 
     def available(self) -> bool:
         """Whether the dataset's images are on this machine."""
@@ -316,8 +327,9 @@ class DatasetSource:
         """The file of samples shipped with the weights, if the dataset has one."""
         return None
 
-    def thumbnail(self) -> np.ndarray | None:
-        """A small picture of what the dataset's models look at (dark on light), or None."""
+    def cover(self) -> np.ndarray | None:
+        """A small picture of what the dataset's models look at (dark on light, for the home
+        page's cards), or None."""
         return None
 
     def ship_samples(self, data: Dataset, out_dir: Path) -> None:
@@ -413,7 +425,7 @@ class FashionMNIST(DatasetSource):
         return [(image, f"test image {i}", self.classes[int(y)])
                 for i, (image, y) in enumerate(zip(images, labels))]
 
-    def thumbnail(self):
+    def cover(self):
         samples = self.samples()
         return None if not samples else 255 - samples[-5][0]  # dark on white, like a photo
 
@@ -460,10 +472,7 @@ class QuickDraw(DatasetSource):
     classes = DOODLE_CLASSES
     SAMPLES_PER_CLASS = 2
 
-    @property
-    def missing_hint(self) -> str:
-        return ("The doodles are not on this machine: put the Quick, Draw! `<class>.npy` files in "
-                f"`{shared_data_dir() / 'quickdraw'}` (or set VISION_LAB_DATA) to see them.")
+    shared_folder, what, how = "quickdraw", "doodles", "the Quick, Draw! `<class>.npy` files"
 
     def available(self) -> bool:
         return quickdraw_dir() is not None
@@ -480,7 +489,7 @@ class QuickDraw(DatasetSource):
                 for index, name in enumerate(self.classes)
                 for row in [r for r in rows if labels[r] == index][:self.SAMPLES_PER_CLASS]]
 
-    def thumbnail(self):
+    def cover(self):
         folder = quickdraw_dir()
         return None if folder is None else 255 - np.load(folder / "cat.npy", mmap_mode="r")[0]
 
@@ -502,14 +511,11 @@ class Flowers(DatasetSource):
 
     classes = FLOWER_CLASSES
     SAMPLES_PER_CLASS = 4
-    thumbnail_index = 0
+    cover_index = 0
     samples_hint = ("Sample photos appear here when the flower dataset is on this machine "
                     "(`$VISION_LAB_DATA/flowers`).")
 
-    @property
-    def missing_hint(self) -> str:
-        return ("The flower photos are not on this machine: put the flowers-recognition folders "
-                f"in `{shared_data_dir() / 'flowers'}` (or set VISION_LAB_DATA) to see them.")
+    shared_folder, what, how = "flowers", "flower photos", "the flowers-recognition folders"
 
     def available(self) -> bool:
         return flowers_dir() is not None
@@ -535,10 +541,10 @@ class Flowers(DatasetSource):
                 for index, name in enumerate(FLOWER_CLASSES)
                 for file in [f for f, y in zip(test.files, test.y) if y == index][:self.SAMPLES_PER_CLASS]]
 
-    def thumbnail(self):
+    def cover(self):
         if not self.available():
             return None
-        return load_flower_image(flower_file_splits()["test"].files[self.thumbnail_index], 96)
+        return load_flower_image(flower_file_splits()["test"].files[self.cover_index], 96)
 
     def test_references(self, data, misclassified):
         return {"test_files": np.array(flower_file_splits()["test"].files)}
@@ -561,7 +567,7 @@ class ImageNetPhotos(Flowers):
     """ImageNet itself is not here: the gallery borrows the flower photos (any photo will do)."""
 
     classes = ()
-    thumbnail_index = -1
+    cover_index = -1
 
     def training_data(self, limit=None):
         return DatasetSource.training_data(self, limit)

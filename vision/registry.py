@@ -2,7 +2,7 @@
 
 Adding a model means adding one `ModelSpec` here (and, if it is trained, an architecture and a
 training recipe in `vision.train`), never editing pages. Adding a dataset means adding one
-`DatasetSpec` (and its `DatasetSource` in `vision.data`: how to load it, its samples, thumbnail
+`DatasetSpec` (and its `DatasetSource` in `vision.data`: how to load it, its samples, cover picture
 and test images) and, if it needs one, its page.
 """
 
@@ -118,7 +118,7 @@ class DatasetSpec:
     title: str
     page: str  # the app page where its models are tried, e.g. "pages/fashion.py"
     default_model: str  # the model that page opens with (the others are a click away)
-    source: data.DatasetSource  # training data, gallery samples, thumbnail, test images
+    source: data.DatasetSource  # training data, gallery samples, cover picture, test images
     drawn: bool = False  # users draw its pictures (the doodle canvas) rather than upload photos
 
     @property
@@ -147,20 +147,20 @@ DATASETS: dict[str, DatasetSpec] = {
 
 def get_spec(name: str) -> ModelSpec:
     """The spec of a registered model; raises UnknownModelError for other names."""
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise UnknownModelError(
-            f"There is no model called {name!r}. Known models: {', '.join(MODELS)}.") from None
+    return _entry(MODELS, name, "model")
 
 
 def get_dataset(name: str) -> DatasetSpec:
     """The spec of a registered dataset; raises UnknownModelError for other names."""
+    return _entry(DATASETS, name, "dataset")
+
+
+def _entry(table: dict, name: str, kind: str):
     try:
-        return DATASETS[name]
+        return table[name]
     except KeyError:
         raise UnknownModelError(
-            f"There is no dataset called {name!r}. Known datasets: {', '.join(DATASETS)}.") from None
+            f"There is no {kind} called {name!r}. Known {kind}s: {', '.join(table)}.") from None
 
 
 def trained_models(dataset: str | None = None) -> list[str]:
