@@ -133,6 +133,7 @@ def test_upload_a_model_and_labels_see_top1_and_heat_map_download_png(new_page, 
     assert other.locator(".st-key-top1").count() == 0
 
 
+@pytest.mark.data  # a Fashion-MNIST test item, photographed
 def test_bring_the_shipped_fashion_cnn_as_your_model(new_page, app_url):
     """A real model brought as a file: the shipped Fashion CNN with its class names, on a photo."""
     page = new_page()

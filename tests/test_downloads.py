@@ -40,15 +40,3 @@ def test_plotly_figure_exports_as_png_through_kaleido_and_chromium():
     image.load()
     assert image.format == "PNG" and image.size == (600, 400)  # scale 2
 
-
-def test_model_report_offers_its_figures_as_png():
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
-    root = Path(__file__).resolve().parent.parent
-    at = AppTest.from_file(str(root / "pages" / "model_report.py"), default_timeout=120).run()
-    assert not at.exception
-    buttons = [b for b in at.get("download_button")]
-    labels = [b.proto.label for b in buttons]
-    assert labels.count("Figure (PNG)") == 3, labels  # loss, accuracy, confusion matrix

@@ -92,6 +92,7 @@ def test_taught_model_keeps_the_old_head_adds_a_class_and_round_trips(untrained_
 
 
 @pytest.mark.weights
+@pytest.mark.data  # the Quick, Draw! test split
 def test_a_taught_house_is_recognised_and_the_old_classes_survive():
     from vision import data
     from vision.models import load_model
@@ -118,6 +119,7 @@ def test_a_taught_house_is_recognised_and_the_old_classes_survive():
 
 
 @pytest.mark.weights
+@pytest.mark.data  # the Quick, Draw! training split
 def test_the_shipped_feature_bank_belongs_to_the_shipped_doodle_model():
     """A retrained doodle CNN needs a new bank (`python -m vision.teach`): its features moved."""
     from vision import data
