@@ -228,3 +228,19 @@ def test_teach_the_doodle_model_a_house_with_the_mouse(new_page, app_url):
     page.set_viewport_size({"width": 1280, "height": min(max(int(height), 900), 4000)})
     page.wait_for_timeout(1000)
     page.screenshot(path=SCREENSHOTS / "doodle_teach.png", full_page=True)
+
+
+def test_model_report_figure_downloads_as_a_png_made_by_kaleido(new_page, app_url):
+    page = new_page()
+    page.goto(f"{app_url}/model_report", wait_until="domcontentloaded", timeout=SLOW)
+    button = page.locator("[data-testid='stDownloadButton'] button").filter(has_text="Figure (PNG)")
+    button.first.wait_for(timeout=SLOW)
+    wait_until_idle(page)
+    with page.expect_download(timeout=SLOW) as info:  # kaleido starts a headless Chromium
+        button.first.click()
+    png = open(info.value.path(), "rb").read()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    picture = Image.open(io.BytesIO(png))
+    picture.load()
+    assert picture.width >= 600 and picture.height >= 400  # a chart at scale 2, not an icon
+    assert len(set(np.asarray(picture.convert("L")).ravel().tolist())) > 10  # lines, text
