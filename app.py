@@ -4,7 +4,7 @@ import logging
 
 import streamlit as st
 
-from ui import loaders
+from ui import loaders, presenter
 from vision.errors import VisionLabError
 
 st.set_page_config(page_title="Vision Lab", page_icon=":material/visibility:", layout="wide")
@@ -14,6 +14,7 @@ PAGES = {
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/fashion.py", title="Fashion", icon=":material/checkroom:"),
         st.Page("pages/doodle.py", title="Doodle", icon=":material/draw:"),
+        st.Page("pages/play.py", title="Play", icon=":material/sports_esports:"),
         st.Page("pages/flowers.py", title="Flowers", icon=":material/local_florist:"),
         st.Page("pages/any_photo.py", title="Any photo (ImageNet)", icon=":material/photo_camera:"),
         st.Page("pages/layers.py", title="Layers", icon=":material/layers:"),
@@ -26,6 +27,9 @@ PAGES = {
         st.Page("pages/playground.py", title="Playground", icon=":material/tune:"),
         st.Page("pages/how_cnn_works.py", title="How a CNN works", icon=":material/school:"),
     ],
+    "Classroom": [
+        st.Page("pages/class_board.py", title="Class board", icon=":material/co_present:"),
+    ],
 }
 
 page = st.navigation(PAGES)
@@ -33,6 +37,7 @@ loaders.keep_compiled_kernels()
 loaders.start_preloading()
 
 with st.sidebar:
+    presenter.sidebar_toggle()
     st.caption(
         "Vision Lab runs offline on your machine. Data: Fashion-MNIST (Zalando, MIT), "
         "Quick, Draw! (Google, CC BY 4.0), flowers-recognition (Kaggle; Flickr photos, many CC BY 2.0), "

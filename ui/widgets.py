@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import streamlit as st
 
-from ui import loaders
+from ui import loaders, presenter
 from ui.charts import top_k_bars
 from vision.errors import EmptyCanvasError, VisionLabError
 from vision.images import decode_image
@@ -245,8 +245,8 @@ def show_top_k(labels: Sequence[str], probabilities: np.ndarray, key: str,
             "Classes shown", 1, count, min(5, count), key=key,
             help="Slide to the right to see the probability of every class.")
     order = np.argsort(-probabilities, kind="stable")[:k]
-    st.plotly_chart(top_k_bars([labels[i] for i in order], probabilities[order]),
-                    key=f"{key}_chart", config={"displayModeBar": False})
+    figure = presenter.figure(top_k_bars([labels[i] for i in order], probabilities[order]))
+    st.plotly_chart(figure, key=f"{key}_chart", config={"displayModeBar": False})
 
 
 def class_choice(labels: Sequence[str], probabilities: np.ndarray, key: str, signature: str,
@@ -297,7 +297,7 @@ def _canvas_component(**kwargs):
     return st_canvas(**kwargs)
 
 
-def drawing(key: str, side: int = CANVAS_SIDE) -> np.ndarray | None:
+def drawing(key: str, side: int = CANVAS_SIDE, remember: bool = True) -> np.ndarray | None:
     """A white square canvas with a black pen: the RGBA pixels (H, W, 4) after the latest stroke,
     or None while nothing has been drawn yet.
 
@@ -306,8 +306,17 @@ def drawing(key: str, side: int = CANVAS_SIDE) -> np.ndarray | None:
     "doodle_canvas_json"), so other pages can use "the current drawing" and the canvas shows it
     again when the user comes back to this page. The canvas's toolbar has Undo, Redo and
     "Reset canvas & history" (the bin).
+
+    `remember` False: a canvas of its own (a game round), neither restored nor kept as the
+    current drawing.
     """
     initial_key = f"{key}__initial"
+    if not remember:
+        result = _canvas_component(
+            stroke_width=PEN_WIDTH, stroke_color="#000000", background_color="#FFFFFF",
+            update_streamlit=True, height=side, width=side, drawing_mode="freedraw",
+            initial_drawing=None, return_image_data=True, key=key)
+        return None if result.image_data is None else np.asarray(result.image_data, dtype=np.uint8)
     if key not in st.session_state:  # the canvas is mounted (again): show the last drawing
         st.session_state[initial_key] = st.session_state.get(DRAWING_JSON_KEY)
     result = _canvas_component(

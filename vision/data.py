@@ -577,6 +577,3 @@ class ImageNetPhotos(Flowers):
 
     def test_images(self, references, indices, memo):
         return [None] * len(indices)
-
-    def available(self) -> bool:
-        return flowers_dir() is not None
