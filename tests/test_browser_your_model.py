@@ -236,7 +236,10 @@ def test_model_report_figure_downloads_as_a_png_made_by_kaleido(new_page, app_ur
     button = page.locator("[data-testid='stDownloadButton'] button").filter(has_text="Figure (PNG)")
     button.first.wait_for(timeout=SLOW)
     wait_until_idle(page)
-    with page.expect_download(timeout=SLOW) as info:  # kaleido starts a headless Chromium
+    page.get_by_text("Confusion matrix").first.wait_for(timeout=SLOW)  # the page has settled
+    wait_until_idle(page)
+    # kaleido starts a headless Chromium for the PNG: slow on a busy 2-core machine
+    with page.expect_download(timeout=2 * SLOW) as info:
         button.first.click()
     png = open(info.value.path(), "rb").read()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
