@@ -182,7 +182,7 @@ def legacy_h5(tmp_path) -> bytes:
 
 
 def enormous_compute() -> bytes:
-    """A small file (40 k weights) whose one image costs about 2.5 trillion operations."""
+    """A small file (300 k weights) whose one image costs about 150 billion operations."""
     inputs = keras.Input((512, 512, 3))
     x = layers.Conv2D(64, 3, padding="same", name="c0")(inputs)
     for i in range(1, 9):

@@ -175,7 +175,9 @@ def check_config(config: dict) -> None:
         registered = node.get("registered_name")
         label = node.get("config", {}).get("name") if isinstance(node.get("config"), dict) else None
         shown = f"{name} ({label})" if label else str(name)
-        if name == "__lambda__" or (name in _CODE_LAYERS and module == "keras.layers"):
+        if name == "__lambda__":  # the pickled function inside a Lambda layer's config
+            lambdas.append("a Python function")
+        elif name in _CODE_LAYERS and module == "keras.layers":
             lambdas.append(shown)
         elif name in _DATA_MARKERS and module is None:
             continue
@@ -604,7 +606,7 @@ def _timed_prediction(user_model: UserModel, max_seconds: float) -> float:
     if seconds > max_seconds:
         user_model.release()
         raise ModelFileError(
-            f"This model takes {seconds:.1f} s to look at one image; the limit is "
+            f"This model takes {seconds:.2f} s to look at one image; the limit is "
             f"{max_seconds:g} s. Try a smaller model or a smaller input size.")
     if not np.all(np.isfinite(probabilities)):
         raise ModelFileError("This model outputs NaN or infinite scores on a blank image.")
