@@ -18,6 +18,7 @@ PAGES = {
         st.Page("pages/flowers.py", title="Flowers", icon=":material/local_florist:"),
         st.Page("pages/any_photo.py", title="Any photo (ImageNet)", icon=":material/photo_camera:"),
         st.Page("pages/layers.py", title="Layers", icon=":material/layers:"),
+        st.Page("pages/your_model.py", title="Your model", icon=":material/upload_file:"),
     ],
     "Study": [
         st.Page("pages/model_report.py", title="Model report", icon=":material/monitoring:"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import loaders, widgets
+from ui import downloads, loaders, widgets
 from vision.heatmaps import overlay_heatmap
 
 DATASET = "imagenet"
@@ -62,6 +62,7 @@ with picture:
     st.image(heatmap_image(class_index, alpha), width="stretch",
              caption=f"{method}: where it sees {spec.labels[class_index]}")
     st.caption(strength(class_index))
+    downloads.heatmap_downloads(heatmap_image(class_index, alpha), spec.labels, probabilities, "photo_download", spec.labels[class_index])
 
 st.divider()
 st.subheader("Lion or dhole?", anchor=False)

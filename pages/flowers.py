@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import loaders, widgets
+from ui import downloads, loaders, widgets
 from vision.heatmaps import overlay_heatmap
 
 DATASET = "flowers"
@@ -43,6 +43,7 @@ with picture:
     st.image(overlay_heatmap(photo, explanation.heatmap, alpha), width="stretch",
              caption=f"{loaders.method_name(spec.name, layer)} for {spec.labels[class_index]} "
                      f"on layer {layer}")
+    downloads.heatmap_downloads(overlay_heatmap(photo, explanation.heatmap, alpha), spec.labels, probabilities, "flowers_download", f"{spec.labels[class_index]}_{layer}")
     if not explanation.heatmap.any():
         st.caption(f"The map is blank: nothing in this layer counts as evidence for "
                    f"{spec.labels[class_index]}.")

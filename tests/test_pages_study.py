@@ -493,3 +493,11 @@ def test_confusion_figure_has_one_clickable_point_per_cell():
     assert cells.type == "scatter" and len(cells.x) == 9
     assert list(cells.text) == ["5", "1", "0", "2", "7", "0", "0", "0", "9"]
     assert cells.customdata[3][:2] == [1, 0] and figure.layout.shapes  # the chosen cell is outlined
+
+
+def test_report_offers_its_curves_and_confusion_matrix_as_png():  # issue 13: take it home
+    at = ok(app("model_report.py").run())
+    at.selectbox(key="report_model").set_value("fashion_mlp")
+    ok(at.run())
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert labels.count("Figure (PNG)") == 3, labels  # loss, accuracy, confusion matrix
