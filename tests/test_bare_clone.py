@@ -316,3 +316,17 @@ def test_play_starts_a_game_and_the_class_board_opens(tmp_path, monkeypatch):
     at = page("class_board").run()
     assert_clean(at)
     assert any("No drawings yet" in i.value for i in at.info)  # an empty board, not an error
+
+
+def test_your_model_page_takes_a_shipped_model_file_and_a_photo():
+    at = page("your_model").run()
+    assert_clean(at)
+    shipped = registry.get_spec("fashion_cnn").weights_path.read_bytes()
+    at.file_uploader(key="your_model_file").set_value(
+        ("fashion_cnn.keras", shipped, "application/octet-stream")).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    chelsea = (samples.SAMPLES_DIR / "photos" / "chelsea.jpg").read_bytes()
+    at.file_uploader(key="your_model_fashion_upload").set_value(("chelsea.jpg", chelsea, "image/jpeg"))
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [h for h in at.subheader if TOP1.match(h.value)]  # its guess, offline
