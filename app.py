@@ -18,6 +18,7 @@ PAGES = {
         st.Page("pages/flowers.py", title="Flowers", icon=":material/local_florist:"),
         st.Page("pages/any_photo.py", title="Any photo (ImageNet)", icon=":material/photo_camera:"),
         st.Page("pages/layers.py", title="Layers", icon=":material/layers:"),
+        st.Page("pages/your_model.py", title="Your model", icon=":material/upload_file:"),
     ],
     "Study": [
         st.Page("pages/model_report.py", title="Model report", icon=":material/monitoring:"),
@@ -33,14 +34,15 @@ PAGES = {
 
 page = st.navigation(PAGES)
 loaders.keep_compiled_kernels()
-loaders.start_preloading()
+loaders.preloading()  # what the home page shows; the loading itself starts after the page ran
 
 with st.sidebar:
     presenter.sidebar_toggle()
     st.caption(
         "Vision Lab runs offline on your machine. Data: Fashion-MNIST (Zalando, MIT), "
         "Quick, Draw! (Google, CC BY 4.0), flowers-recognition (Kaggle; Flickr photos, many CC BY 2.0), "
-        "ImageNet MobileNet weights (Google, Apache-2.0)."
+        "ImageNet MobileNet weights (Google, Apache-2.0); sample photos from scikit-image (CC0, "
+        "public domain) and scikit-learn (CC BY 2.0), credited in samples/photos/photos.csv."
     )
 
 try:
@@ -50,3 +52,5 @@ except VisionLabError as err:
 except Exception:  # the last safety net: a plain message on screen, the details in the server log
     logging.getLogger("vision_lab").exception("page %s failed", page.title)
     st.error("Something went wrong on this page. Try another image or reload the page.")
+finally:
+    loaders.start_preloading()  # once per server, after the first page a user opens has run

@@ -23,3 +23,11 @@ class UnknownModelError(VisionLabError):
 
 class EmptyCanvasError(InvalidImageError):
     """The drawing canvas holds no drawing (nothing, or only a dot or a few stray pixels)."""
+
+
+class ModelFileError(VisionLabError):
+    """An uploaded model file cannot be used (not a Keras file, damaged, too big, wrong shape...)."""
+
+
+class UnsafeModelError(ModelFileError):
+    """An uploaded model file carries code (Lambda layers, custom classes): it is never loaded."""
