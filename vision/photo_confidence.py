@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-# Calibrated with `python -m vision.photo_confidence` on clothing_photos/train/ (see README).
+# Calibrated with `python -m vision.photo_confidence fashion_cnn` on clothing_photos/train/: the
+# top guess was right on 0.477 of the 132 photos below 0.50, on 0.512 of the 213 below 0.55. Those
+# photos were also trained on, so the model is, if anything, more sure there than on new photos.
 LOW_CONFIDENCE = 0.5
 
 
