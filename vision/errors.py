@@ -23,3 +23,8 @@ class UnknownModelError(VisionLabError):
 
 class EmptyCanvasError(InvalidImageError):
     """The drawing canvas holds no drawing (nothing, or only a dot or a few stray pixels)."""
+
+
+class DrawingTooSmallError(EmptyCanvasError):
+    """The drawing is only a dot or a tiny mark: too small to read (an EmptyCanvasError, so pages
+    show it as a friendly hint, not as a failure)."""
