@@ -13,7 +13,10 @@ Everything is seeded: `augmented_doodles(x, y, seed)` gives the same arrays on e
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -147,3 +150,31 @@ def augmented_doodles(x: np.ndarray, y: np.ndarray, num_classes: int, copies: in
     targets.append(np.full((len(marks), num_classes), 1 / num_classes, np.float32))
     log(f"  {len(marks)} outliers (scribbles, dashes) with a uniform target ({time.time() - start:.0f}s)")
     return np.concatenate(images), np.concatenate(targets)
+
+
+def cache_dir() -> Path:
+    """Where augmented training sets are kept between runs: `$VISION_LAB_CACHE`, else
+    ~/.cache/vision_lab (never committed: they are made again from the data and the seed)."""
+    return Path(os.environ.get("VISION_LAB_CACHE", Path.home() / ".cache" / "vision_lab"))
+
+
+def cached_augmented_doodles(x: np.ndarray, y: np.ndarray, num_classes: int, copies: int = 2,
+                             seed: int = 0, log=print) -> tuple[np.ndarray, np.ndarray]:
+    """`augmented_doodles`, kept on disk under a key made of the drawings, the settings and the
+    code that makes them: a second training run skips the minutes of rendering, and gets the
+    very same arrays."""
+    key = hashlib.sha256()
+    for module in ("augment.py", "sketches.py", "preprocess.py"):
+        key.update((Path(__file__).parent / module).read_bytes())
+    key.update(np.ascontiguousarray(x).tobytes())
+    key.update(np.ascontiguousarray(y).tobytes())
+    key.update(f"{num_classes} {copies} {seed}".encode())
+    path = cache_dir() / f"doodles_augmented_{key.hexdigest()[:16]}.npz"
+    if path.is_file():
+        with np.load(path) as cached:
+            log(f"  augmented drawings read from {path}")
+            return cached["images"], cached["targets"]
+    images, targets = augmented_doodles(x, y, num_classes, copies, seed, log)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, images=images, targets=targets)
+    return images, targets

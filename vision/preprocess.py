@@ -109,6 +109,7 @@ INK_WORK_SIDE = 800       # uploads are shrunk to this longest side before the i
 MIN_INK_DARKNESS = 0.08   # darker than the paper by 8% at least: a light pencil line is ~25%
 NOISE_SIGMAS = 5.0        # the strong threshold is this many grain sigmas above the paper
 MAX_PAPER_GRAIN = 0.12    # paper noisier than this (sigma, as a fraction of white) is no paper
+MIN_PAPER_EVENNESS = 0.4  # a sheet's shadowed paper is still 40% as bright as its lit paper
 MAX_INK_FRACTION = 0.45   # a photographed line drawing leaves most of the sheet blank
 _BACKGROUND_SIDE = 64     # the paper is estimated on a picture this small ...
 _BACKGROUND_KERNEL = 7    # ... by a closing this wide: 11% of the picture, wider than a marker
@@ -155,7 +156,11 @@ def ink_mask(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         EmptyCanvasError: no line anywhere (blank canvas, blank paper).
         InvalidImageError: no paper to be seen (noise), or more ink than paper (not a drawing).
     """
-    darkness, flat = _darkness(_shrink(_flatten_alpha(image), INK_WORK_SIDE))
+    darkness, flat, evenness = _darkness(_shrink(_flatten_alpha(image), INK_WORK_SIDE))
+    if evenness < MIN_PAPER_EVENNESS:
+        raise InvalidImageError(
+            "This looks like a photo of a scene, not a drawing on paper. Upload a drawing: dark "
+            "lines on light paper (a scan or a photo of the sheet), or draw on the canvas.")
     paper = darkness[darkness <= np.percentile(darkness, 60)]  # most of a drawing is paper
     grain = 1.4826 * float(np.median(np.abs(paper - np.median(paper))))
     if grain > MAX_PAPER_GRAIN:
@@ -183,10 +188,11 @@ def ink_mask(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.rint(np.where(mask, ink, 0) * 255).astype(np.uint8), mask
 
 
-def _darkness(image: np.ndarray) -> tuple[np.ndarray, bool]:
+def _darkness(image: np.ndarray) -> tuple[np.ndarray, bool, float]:
     """How much darker than its paper each pixel is, 0-1 (float32), in its darkest channel: the
     paper is divided out, so uneven light and coloured paper do not count, and any ink colour does.
-    Light lines on a dark background are inverted first. Also says whether the sheet is flat."""
+    Light lines on a dark background are inverted first. Also says whether the sheet is flat, and
+    how even its light is (the darkest part of the paper over the brightest, 1 when flat)."""
     channels = image.astype(np.float32)
     if channels.ndim == 2:
         channels = channels[..., None]
@@ -195,7 +201,9 @@ def _darkness(image: np.ndarray) -> tuple[np.ndarray, bool]:
     flat = _is_flat(channels.min(axis=2))
     paper = np.stack([_paper(channels[..., c], flat) for c in range(channels.shape[2])], axis=2)
     darkness = 1 - channels / np.maximum(paper, 1.0)
-    return np.clip(darkness.max(axis=2), 0, 1), flat
+    light = paper.min(axis=2)
+    evenness = float(np.percentile(light, 5) / max(np.percentile(light, 95), 1.0))
+    return np.clip(darkness.max(axis=2), 0, 1), flat, evenness
 
 
 def _paper(channel: np.ndarray, flat: bool) -> np.ndarray:

@@ -55,7 +55,7 @@ RECIPES = {
                           mixed_precision=True),
     "fashion_deep": Recipe(epochs=25, batch_size=128, learning_rate=2e-3, patience=10,
                            mixed_precision=True),
-    "doodle_cnn": Recipe(epochs=18, batch_size=128, learning_rate=3e-3, patience=8,
+    "doodle_cnn": Recipe(epochs=12, batch_size=128, learning_rate=3e-3, patience=6,
                          balance_classes=True, augmented_copies=2, calibrate=True),
     "flowers_scratch": Recipe(epochs=50, batch_size=32, learning_rate=2e-3, patience=12,
                               mixed_precision=True),
@@ -139,10 +139,10 @@ def fit_augmented_doodles(model: keras.Model, data: datasets.Dataset, recipe: Re
                           epochs: int) -> dict[str, list[float]]:
     """Train on the drawings plus their augmented views and outliers (`vision.augment`), with soft
     targets (uniform for outliers) and class-balanced sample weights."""
-    from vision.augment import augmented_doodles
+    from vision.augment import cached_augmented_doodles
 
     num_classes = len(data.classes)
-    x, targets = augmented_doodles(data.train.x[..., 0], data.train.y, num_classes,
+    x, targets = cached_augmented_doodles(data.train.x[..., 0], data.train.y, num_classes,
                                    copies=recipe.augmented_copies, seed=SEED)
     print(f"  {len(x)} training images with the augmented views and outliers", flush=True)
     counts = np.bincount(data.train.y, minlength=num_classes)
