@@ -5,12 +5,12 @@ Generated sketches: 30 Quick, Draw! test drawings, their centre lines drawn agai
 cleanly (black, 3 px, 200x200 white) and in five harder ways. Each way must come back close to
 what the clean sketch gives (mean absolute error per pixel of the 28x28 input, 0-255 scale) and its
 ink mask must keep at least 95% of the ink pixels of the same lines drawn black and undegraded.
-Measured when written (mean over the 30):
-  thin one-pixel line (scan-like anti-aliasing)   MAE 9.0, ink kept 0.99
-  faint grey pencil (grey 200 of 255)              MAE 2.7, ink kept 1.00
-  phone photo of paper (shadow, grain, JPEG 60)    MAE 8.1, ink kept 0.99
-  coloured inks (red, blue, green)                 MAE 0.4, ink kept 1.00
-  lined paper photo (blue ruled lines)             MAE 8.6, ink kept 0.98
+Measured when written (mean over the 30; the test allows the figure in brackets):
+  thin one-pixel line (scan-like anti-aliasing)   MAE 3.5 (5), ink kept 1.000 (worst 0.998)
+  faint grey pencil (grey 200 of 255)              MAE 3.6 (5), ink kept 1.000
+  phone photo of paper (shadow, grain, JPEG 60)    MAE 4.4 (6), ink kept 1.000
+  coloured inks (red, blue, green)                 MAE 0.3 (1), ink kept 1.000
+  lined paper photo (blue ruled lines)             MAE 4.4 (6), ink kept 1.000
 The old fixed threshold (ink >= 128) refused every faint pencil sketch.
 """
 
@@ -81,11 +81,11 @@ def coloured(lines):
 
 
 VARIANTS = {  # name: (make, largest mean error allowed)
-    "thin": (thin, 11.0),
-    "pencil": (pencil, 4.0),
-    "photo": (photo, 10.0),
-    "coloured": (coloured, 1.5),
-    "lined": (lambda lines: photo(lines, ruled=True), 10.5),
+    "thin": (thin, 5.0),
+    "pencil": (pencil, 5.0),
+    "photo": (photo, 6.0),
+    "coloured": (coloured, 1.0),
+    "lined": (lambda lines: photo(lines, ruled=True), 6.0),
 }
 
 
@@ -149,13 +149,13 @@ def noise() -> np.ndarray:
 BAD_INPUTS = {  # name: (picture, JPEG quality, how it must be answered)
     "blank white": (lambda: np.full((300, 300, 3), 255, np.uint8), None, "draw something"),
     "blank paper photo": (blank_paper_photo, 70, "draw something"),
-    "pure noise": (noise, None, "refused or unsure"),
-    "face photo": (face_photo, 85, "refused or unsure"),
+    "pure noise": (noise, None, "refused with a hint"),
+    "face photo": (face_photo, 85, "refused with a hint"),
 }
 
 
 @pytest.mark.parametrize("name", list(BAD_INPUTS))
-def test_bad_uploads_are_refused_with_a_hint_or_not_answered_with_confidence(name):
+def test_bad_uploads_are_refused_with_a_hint_never_a_crash(name):
     make, quality, answer = BAD_INPUTS[name]
     payload = encoded(make(), quality)
     if answer == "draw something":
@@ -168,7 +168,6 @@ def test_bad_uploads_are_refused_with_a_hint_or_not_answered_with_confidence(nam
         assert not isinstance(err, EmptyCanvasError)  # not "draw something": say what is wrong
         assert "drawing" in str(err)
         return
-    # not refused: the shipped model must then be unsure (checked in test_weights.py style below)
     pytest.fail(f"{name} was not refused: it became a 28x28 doodle {result.model_input.mean():.0f}")
 
 
