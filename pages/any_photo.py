@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from ui import loaders, widgets
-from vision.explain import overlay_heatmap
+from vision.heatmaps import overlay_heatmap
 
 DATASET = "imagenet"
 TOP = 5

@@ -5,25 +5,22 @@ import logging
 
 import streamlit as st
 
-from ui import loaders, study, widgets
+from ui import charts, loaders, widgets
 from ui.charts import top_k_bars
+from vision.heatmaps import overlay_heatmap
 from vision.errors import VisionLabError
-from vision.registry import DATASET_TITLES, models_for_dataset
-from vision.study import disagreement
+from vision.evaluation import disagreement
+from vision.registry import DATASETS, trained_models
 
-DATASETS = [d for d in DATASET_TITLES if study.trained_models(d)]  # ImageNet has no rival model
+CHOICES = [d for d in DATASETS if trained_models(d)]  # ImageNet has no rival model
 log = logging.getLogger("vision_lab")
 
 
 def run_model(name: str, x) -> dict:
     """Top 3 and heat map of one model for its model-ready input."""
-    predictor = loaders.predictor(name)
-    top = predictor.top_k(x, k=3)
-    overlay = None
-    explainer = study.explainer_or_none(name)
-    if explainer is not None:
-        heatmap = explainer.explain(x, int(top.indices[0])).heatmap
-        overlay = study.heat_overlay(x, heatmap)
+    top = loaders.top_k(name, x, k=3)
+    heatmap = loaders.heat_map(name, x, int(top.indices[0]))
+    overlay = None if heatmap is None else overlay_heatmap(x, heatmap)
     return {"top": top, "input": x, "overlay": overlay}
 
 
@@ -31,13 +28,11 @@ st.title("Compare models")
 st.markdown("The same picture through every model trained on the same data. Where they disagree, "
             "compare the heat maps: the models may be looking at different parts of the image.")
 
-dataset = st.radio("Dataset", DATASETS, format_func=DATASET_TITLES.get, horizontal=True,
+dataset = st.radio("Dataset", CHOICES, format_func=lambda d: DATASETS[d].title, horizontal=True,
                    key="compare_dataset")
-specs = models_for_dataset(dataset)
-image = widgets.chosen_image(dataset, key=f"compare_{dataset}", start_with_sample=True)
-if image is None:
-    st.info("Choose a sample or upload a picture to compare the models.")
-    st.stop()
+specs = DATASETS[dataset].models
+image = widgets.page_image(dataset, key=f"compare_{dataset}", start_with_sample=True,
+                           prompt="Choose a sample or upload a picture to compare the models.")
 
 try:  # once per kind of preprocessing, so a picture that cannot be used is reported once
     inputs_by_kind = {kind: widgets.prepared_input(image, kind).model_input
@@ -51,7 +46,7 @@ problems: dict[str, str] = {}
 with st.spinner("Running every model..."):
     for spec in specs:
         if not spec.weights_available:
-            problems[spec.name] = study.not_trained_message(spec.name)
+            problems[spec.name] = widgets.not_trained_message(spec)
             continue
         try:
             results[spec.name] = run_model(spec.name, inputs_by_kind[spec.preprocessing])
@@ -63,7 +58,7 @@ with st.spinner("Running every model..."):
 
 shown, note = st.columns([1, 3])
 with shown:
-    st.image(study.thumbnail(next(iter(inputs_by_kind.values())), 140),
+    st.image(charts.thumbnail(next(iter(inputs_by_kind.values())), 140),
              caption="what the models receive", width=140)
 with note:
     if image.true_label:
@@ -79,7 +74,7 @@ with note:
         st.success(f"All {len(answers)} models agree: **{next(iter(answers.values()))}**.",
                    icon=":material/check_circle:")
     elif len(specs) == 1:
-        st.caption(f"{DATASET_TITLES[dataset]} has only one model, so there is nothing to compare "
+        st.caption(f"{DATASETS[dataset].title} has only one model, so there is nothing to compare "
                    "it with; here is its answer.")
     if len(problems) == len(specs):
         st.error("None of these models is trained yet, so there is nothing to compare.")
@@ -101,7 +96,7 @@ for column, spec in zip(columns, specs):
         st.plotly_chart(top_k_bars(top.labels, top.probabilities, height=140),
                         key=f"compare_topk_{spec.name}")
         if result["overlay"] is not None:
-            st.image(study.thumbnail(result["overlay"], 168), width=168,
-                     caption=f"{study.cam_name(spec.name)} of {top.label}")
+            st.image(charts.thumbnail(result["overlay"], 168), width=168,
+                     caption=f"{loaders.method_name(spec.name)} of {top.label}")
         else:
             st.caption("No heat map: this model has no convolutional layer.")

@@ -8,12 +8,10 @@ import numpy as np
 import streamlit as st
 
 from ui import loaders, widgets
-from ui.charts import heatmap_for_crop, pixelated
 from vision.calibration import is_unsure
 from vision.errors import DrawingTooSmallError, EmptyCanvasError, VisionLabError
-from vision.explain import overlay_heatmap
-from vision.preprocess import preprocess
-from vision.registry import models_for_dataset
+from vision.heatmaps import enlarge, overlay_heatmap
+from vision.registry import get_dataset
 
 DATASET = "quickdraw"
 BIG = 280
@@ -31,7 +29,7 @@ def show_results(spec, rgba: np.ndarray | None) -> None:
                 "guess appears after every stroke.", icon=":material/draw:")
         return
     try:
-        prepared = preprocess(spec.preprocessing, rgba)
+        prepared = widgets.prepared_input(widgets.InputImage(rgba, "your drawing"), spec.preprocessing)
     except DrawingTooSmallError as err:
         widgets.show_placeholder_top1("Too small to read")
         st.info(str(err), icon=":material/zoom_in:")
@@ -58,24 +56,23 @@ def show_results(spec, rgba: np.ndarray | None) -> None:
     input28 = prepared.model_input[..., 0].astype(np.uint8)
     explanation = loaders.explanation(spec.name, prepared.model_input, top)
     if explanation is None:  # a model without conv layers: nothing to show where it looked
-        st.image(pixelated(input28, BIG), caption="What the model sees: 28x28 pixels")
+        st.image(enlarge(input28, BIG), caption="What the model sees: 28x28 pixels")
         return
     alpha = widgets.opacity("doodle_opacity")
     seen, drawn = st.columns(2)
-    seen.image(overlay_heatmap(pixelated(input28, BIG), explanation.heatmap, alpha),
+    seen.image(overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha),
                caption=f"Where it looked for {spec.labels[top]}, on the 28x28 input",
                width="stretch")
     crop = next((step.image for step in prepared.steps if step.name == "cropped"), None)
-    pair = None if crop is None else heatmap_for_crop(crop, input28, explanation.heatmap)
-    if pair is not None:
-        drawing, heat = pair
-        drawn.image(overlay_heatmap(pixelated(255 - drawing, BIG), heat, alpha),
+    if crop is not None:
+        heat = prepared.heatmap_on_crop(explanation.heatmap, crop.shape[:2])
+        drawn.image(overlay_heatmap(enlarge(255 - crop, BIG), heat, alpha),
                     caption="The same map over your drawing", width="stretch")
     st.markdown("**What the model sees**")
     steps = st.columns(len(prepared.steps))
     for column, step in zip(steps, prepared.steps):
         small = max(step.image.shape[:2]) < 100
-        column.image(pixelated(step.image, 112) if small else step.image, caption=step.name,
+        column.image(enlarge(step.image, 112) if small else step.image, caption=step.name,
                      width="stretch")
     st.caption("Quick, Draw! doodles are white lines on black, centred and drawn with one thin "
                "pen: the paper is removed (its shade and shadows too), the lines found whatever "
@@ -105,8 +102,9 @@ def canvas_and_results(spec) -> None:
 
 
 st.title("Doodle", anchor=False)
-spec = widgets.model_choice(models_for_dataset(DATASET), key="doodle_model") \
-    if len(models_for_dataset(DATASET)) > 1 else models_for_dataset(DATASET)[0]
+SPECS = get_dataset(DATASET).models
+spec = widgets.model_choice(SPECS, key="doodle_model", default=get_dataset(DATASET).default_model) \
+    if len(SPECS) > 1 else SPECS[0]
 st.markdown(f"Draw one of these **{spec.num_classes} things** and {spec.title} guesses after "
             "every stroke:")
 with st.container(key="doodle_classes"):

@@ -7,35 +7,44 @@ import numpy as np
 import streamlit as st
 
 from ui import loaders, widgets
-from ui.charts import heatmap_for_crop, pixelated
-from vision.explain import overlay_heatmap
+from vision.heatmaps import enlarge, overlay_heatmap
 
 DATASET = "fashion_mnist"
 BIG = 280  # the 28x28 input is shown ten times larger, with crisp pixels
+CONTRAST_CLASS = "Shirt"  # the class the Fashion models confuse most with the others
 
 
 def show_heatmaps(spec, prepared, probabilities, image_signature, from_photo: bool) -> None:
-    """The class picker, the opacity slider and the heat map over the input (and the crop)."""
+    """The class picker, "why not Shirt?", the opacity slider and the heat map over the input
+    (and the crop)."""
     labels = spec.labels
     class_index = widgets.class_choice(
         labels, probabilities, key="fashion_class", signature=image_signature,
         label="Explain the class (why not Shirt?)")
+    against = labels.index(CONTRAST_CLASS)
+    contrast = class_index != against and st.toggle(
+        f"Why {labels[class_index]} and not {CONTRAST_CLASS}?", key="fashion_contrast",
+        help=f"Shirts are the class the models confuse most. On: the map shows where the image "
+             f"looks more like {labels[class_index]} than like a {CONTRAST_CLASS} (the score "
+             f"{labels[class_index]} minus {CONTRAST_CLASS}).")
     alpha = widgets.opacity("fashion_opacity")
-    explanation = loaders.explanation(spec.name, prepared.model_input, class_index)
-    method = loaders.method_name(spec.name)
+    explanation = loaders.explanation(spec.name, prepared.model_input, class_index,
+                                      against=against if contrast else None)
+    what = f"{labels[class_index]} against {CONTRAST_CLASS}" if contrast else labels[class_index]
     input28 = prepared.model_input[..., 0].astype(np.uint8)
     crop = next((step.image for step in prepared.steps if step.name == "cropped"), None)
     pictures = st.columns(2 if from_photo and crop is not None else 1)
-    pictures[0].image(overlay_heatmap(pixelated(input28, BIG), explanation.heatmap, alpha),
-                      caption=f"{method} for {labels[class_index]} on the 28x28 input")
-    pair = heatmap_for_crop(crop, input28, explanation.heatmap) if len(pictures) > 1 else None
-    if pair is not None:
-        item, heat = pair
-        pictures[1].image(overlay_heatmap(pixelated(item, BIG), heat, alpha),
+    pictures[0].image(overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha),
+                      caption=f"{explanation.method} for {what} on the 28x28 input")
+    if len(pictures) > 1:
+        heat = prepared.heatmap_on_crop(explanation.heatmap, crop.shape[:2])
+        pictures[1].image(overlay_heatmap(enlarge(crop, BIG), heat, alpha),
                           caption="The same heat map over the cropped photo")
     if not explanation.heatmap.any():
-        st.caption(f"The map is blank: nothing in this image counts as evidence for "
-                   f"{labels[class_index]}.")
+        st.caption(f"The map is blank: nothing in this image counts as evidence for {what}.")
+    elif contrast:
+        st.caption(f"Red: the pixels that make it a {labels[class_index]} rather than a "
+                   f"{CONTRAST_CLASS}; blue: none.")
     else:
         st.caption("Red: the pixels that raised this class's score the most; blue: none.")
 
@@ -51,7 +60,7 @@ def show_what_the_model_sees(prepared, is_sample: bool) -> None:
     steps = prepared.steps
     for column, step in zip(st.columns(len(steps)), steps):
         small = max(step.image.shape[:2]) < 100
-        column.image(pixelated(step.image, 140) if small else step.image,
+        column.image(enlarge(step.image, 140) if small else step.image,
                      caption=step.name, width="stretch")
 
 
@@ -75,7 +84,7 @@ with picture:
         st.info(f"{spec.title} has no convolutional layers, so there is no heat map: it reads the "
                 "784 pixels as one long list and keeps no notion of where things are. Pick a CNN "
                 "to see where it looks.", icon=":material/grid_off:")
-        st.image(pixelated(prepared.model_input[..., 0].astype(np.uint8), BIG),
+        st.image(enlarge(prepared.model_input[..., 0].astype(np.uint8), BIG),
                  caption="The 28x28 input")
     else:
         show_heatmaps(spec, prepared, probabilities, image_signature,

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from ui import loaders, widgets
-from vision.explain import overlay_heatmap
+from vision.heatmaps import overlay_heatmap
 
 DATASET = "flowers"
 
@@ -28,7 +28,7 @@ photo = prepared.model_input.astype(np.uint8)  # the 224x224 centre crop the mod
 numbers, picture = st.columns(2, gap="large")  # on a narrow window: the guess first
 with numbers:
     widgets.show_guess(page, probabilities, key="flowers_k")
-    layers = loaders.conv_layers(spec.name)
+    layers = loaders.feature_map_layers(spec.name)
     layer = st.selectbox(
         "Layer to explain", layers, index=layers.index(spec.cam_layer),
         key=f"flowers_layer_{spec.name}",

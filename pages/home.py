@@ -3,14 +3,7 @@
 import streamlit as st
 
 from ui import loaders
-from vision.registry import DATASET_TITLES, MODELS
-
-PAGE_FOR_DATASET = {
-    "fashion_mnist": "pages/fashion.py",
-    "quickdraw": "pages/doodle.py",
-    "flowers": "pages/flowers.py",
-    "imagenet": "pages/any_photo.py",
-}
+from vision.registry import MODELS, get_dataset
 
 st.title("Vision Lab")
 st.markdown(
@@ -25,11 +18,11 @@ columns = st.columns(3)
 for index, spec in enumerate(MODELS.values()):
     with columns[index % 3].container(border=True):
         picture, words = st.columns([1, 3])
-        thumb = loaders.thumbnail(spec.dataset)
+        thumb = loaders.cover(spec.dataset)
         if thumb is not None:
             picture.image(thumb, width=72)
         words.subheader(spec.title, anchor=False)
-        words.caption(f"{DATASET_TITLES[spec.dataset]} · {spec.num_classes} classes")
+        words.caption(f"{get_dataset(spec.dataset).title} · {spec.num_classes} classes")
         st.write(spec.description)
         facts = loaders.metrics(spec.name)
         if facts:
@@ -40,7 +33,7 @@ for index, spec in enumerate(MODELS.values()):
             st.warning(f"Not trained yet: run `python -m vision.train {spec.name}`.")
         else:
             st.caption("Pretrained on ImageNet and used as it is (Keras reports 70.4% top-1).")
-        st.page_link(PAGE_FOR_DATASET[spec.dataset], label="Try it", icon=":material/arrow_forward:")
+        st.page_link(get_dataset(spec.dataset).page, label="Try it", icon=":material/arrow_forward:")
 
 st.divider()
 st.markdown(

@@ -7,11 +7,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import loaders, study
+from ui import charts, loaders, widgets
 from vision import walkthrough as wt
 from vision.errors import VisionLabError
 from vision.registry import get_spec
-from vision.study import flip_pixel, truncate
 
 IMAGE_KEY, VERSION_KEY = "cnn_image", "cnn_grid_version"
 STEP_KEY = "cnn_step"
@@ -23,12 +22,12 @@ REAL_MODEL = "fashion_cnn"
 
 def numbers(values: np.ndarray) -> np.ndarray:
     """Values as text, truncated (not rounded) to 2 decimals, as in the classic walk-through."""
-    return np.vectorize(lambda v: "" if np.isnan(v) else f"{v:.2f}")(truncate(values))
+    return np.vectorize(lambda v: "" if np.isnan(v) else f"{v:.2f}")(wt.truncate(values))
 
 
 def grid(values: np.ndarray, key: str, box=None, zmin=-1.0, zmax=1.0, cell: int = 34,
          text: np.ndarray | None = None, colorscale: str | list = "RdBu") -> None:
-    st.plotly_chart(study.number_grid(values, numbers(values) if text is None else text,
+    st.plotly_chart(charts.number_grid(values, numbers(values) if text is None else text,
                                       colorscale=colorscale, zmin=zmin, zmax=zmax, box=box, cell=cell),
                     key=key, config={"displayModeBar": False})
 
@@ -39,7 +38,7 @@ def set_image(image: np.ndarray) -> None:
 
 
 def flip(row: int, col: int) -> None:
-    set_image(flip_pixel(st.session_state[IMAGE_KEY], row, col))
+    set_image(wt.flip_pixel(st.session_state[IMAGE_KEY], row, col))
 
 
 def move_step(delta: int) -> None:
@@ -53,14 +52,14 @@ def edit_input() -> np.ndarray:
         set_image(wt.X_IMAGE)
     version = st.session_state[VERSION_KEY]
     chart_key = f"cnn_grid_{version}"
-    clicked = study.clicked_custom(st.session_state.get(chart_key))
+    clicked = charts.clicked_custom(st.session_state.get(chart_key))
     if isinstance(clicked, (list, tuple)) and len(clicked) == 2:
         flip(int(clicked[0]), int(clicked[1]))  # a new chart key: the next click registers afresh
         version = st.session_state[VERSION_KEY]
         chart_key = f"cnn_grid_{version}"
     picture, controls = st.columns([3, 2])
     with picture:
-        st.plotly_chart(study.pixel_editor_figure(st.session_state[IMAGE_KEY]), key=chart_key,
+        st.plotly_chart(charts.pixel_editor_figure(st.session_state[IMAGE_KEY]), key=chart_key,
                         on_select="rerun", selection_mode="points", config={"displayModeBar": False})
     with controls:
         st.markdown("**Click a pixel** to flip it between ink (+1) and background (-1), and watch "
@@ -103,19 +102,19 @@ def show_convolution(image: np.ndarray, result: wt.WalkthroughResult) -> str:
     with left:
         st.caption(f"The image, filter at row {row + 1}, column {col + 1}")
         grid(image, "cnn_conv_image", box=(row, col, 3), text=np.where(image > 0, "+1", "-1"),
-             colorscale=study.INK_SCALE)
+             colorscale=charts.INK_SCALE)
     with middle:
         st.caption(f"The filter “{name}”")
         grid(kernel, "cnn_conv_kernel", text=np.where(kernel > 0, "+1", "-1"), cell=44,
-             colorscale=study.INK_SCALE)
+             colorscale=charts.INK_SCALE)
     with right:
         st.caption("Pixel × filter: the 9 products")
         grid(current.products, "cnn_conv_products", text=np.where(current.products > 0, "+1", "-1"),
-             cell=44, colorscale=study.MATCH_SCALE)
+             cell=44, colorscale=charts.MATCH_SCALE)
         st.caption("Blue: pixel and filter agree (+1); red: they disagree (-1).")
     total = current.products.sum()
     st.markdown(f"Sum of the products: **{total:+.0f}**; divided by 9: {total:.0f} ÷ 9 = "
-                f"**{truncate(current.value):.2f}**, written at row {row + 1}, column {col + 1} "
+                f"**{wt.truncate(current.value):.2f}**, written at row {row + 1}, column {col + 1} "
                 "of the feature map.")
     filled = np.full((CONV_SIDE, CONV_SIDE), np.nan)
     flat = filled.reshape(-1)
@@ -168,9 +167,9 @@ def show_vote(result: wt.WalkthroughResult) -> None:
                 "high number with a high weight is a strong vote. The votes become probabilities.")
     labels = [f"{name} {i + 1}" for name in FILTER_NAMES for i in range(4)]
     figure = go.Figure()
-    figure.add_trace(go.Bar(x=labels, y=result.features, name="feature", marker_color=study.NEUTRAL,
+    figure.add_trace(go.Bar(x=labels, y=result.features, name="feature", marker_color=charts.NEUTRAL,
                             text=numbers(result.features), textposition="outside"))
-    for weights, name, colour in zip(wt.VOTE_WEIGHTS, wt.CLASSES, (study.ACCENT, "#54a24b")):
+    for weights, name, colour in zip(wt.VOTE_WEIGHTS, wt.CLASSES, (charts.ACCENT, "#54a24b")):
         figure.add_trace(go.Scatter(x=labels, y=weights, mode="markers", name=f"weight for {name}",
                                     marker=dict(color=colour, size=10, symbol="diamond")))
     figure.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10),
@@ -194,19 +193,17 @@ def show_real() -> None:
     st.markdown("A Fashion-MNIST picture through the **first convolutional layer of the Fashion "
                 "CNN**: its filters were learned, not drawn by hand. The convolution here is a sum "
                 "plus a bias (no division), on pixels scaled to 0-1; then ReLU and 2×2 pooling.")
-    samples = loaders.fashion_samples()
-    if samples is None:
+    samples = loaders.samples(get_spec(REAL_MODEL).dataset)
+    if not samples:
         st.warning("The Fashion-MNIST sample images are missing (`weights/fashion_samples.npz`); "
                    "they are written when a Fashion model is trained.")
         return
     if not get_spec(REAL_MODEL).weights_available:
-        st.warning(study.not_trained_message(REAL_MODEL))
+        st.warning(widgets.not_trained_message(get_spec(REAL_MODEL)))
         return
-    images, labels = samples
-    from vision.data import FASHION_CLASSES
-
+    images = [pixels for pixels, _, _ in samples]
     index = st.selectbox("Fashion-MNIST image", range(len(images)), key="cnn_real_sample",
-                         format_func=lambda i: f"{FASHION_CLASSES[labels[i]]} (sample {i + 1})")
+                         format_func=lambda i: f"{samples[i][2]} (sample {i + 1})")
     try:
         with st.spinner("Loading the Fashion CNN..."):
             kernels, biases = wt.real_first_layer(loaders.predictor(REAL_MODEL).model)
@@ -217,7 +214,7 @@ def show_real() -> None:
     count = kernels.shape[-1]
     chosen = st.slider("Filter", 1, count, 1, key="cnn_real_filter") - 1
     picture, weights, conv, relu_col, pooled = st.columns(5)
-    picture.image(study.enlarge(images[index], 140), caption="the image (28×28)", width=140)
+    picture.image(charts.thumbnail(images[index], 140), caption="the image (28×28)", width=140)
     with weights:
         st.caption(f"Filter {chosen + 1} of {count} ({kernels.shape[0]}×{kernels.shape[1]} weights)")
         kernel = kernels[..., 0, chosen]
@@ -230,7 +227,7 @@ def show_real() -> None:
         limit = float(np.abs(plane).max()) or 1.0
         with column:
             st.caption(f"after {word}: {plane.shape[0]}×{plane.shape[1]}")
-            st.plotly_chart(study.number_grid(plane, None, colorscale=scale, zmin=-limit if word ==
+            st.plotly_chart(charts.number_grid(plane, None, colorscale=scale, zmin=-limit if word ==
                                               "convolution" else 0.0, zmax=limit, cell=7),
                             key=f"cnn_real_{word}", config={"displayModeBar": False})
     st.caption("The real network also normalises each map (batch normalisation) before its ReLU; "
@@ -240,7 +237,7 @@ def show_real() -> None:
         for f in range(count):
             plane = stages.pooled[..., f]
             peak = float(plane.max()) or 1.0
-            tiles.append(study.enlarge(plane / peak * 255, 84))
+            tiles.append(charts.thumbnail(plane / peak * 255, 84))
         st.image(tiles, caption=[f"filter {f + 1}" for f in range(count)], width=84)
 
 

@@ -7,9 +7,8 @@ import numpy as np
 import streamlit as st
 
 from ui import loaders, widgets
-from ui.charts import colour_scale_bar, colourise, pixelated
-from vision.activations import normalise_maps, tile_maps
-from vision.errors import EmptyCanvasError, VisionLabError
+from ui.charts import colour_scale_bar, colourise
+from vision.heatmaps import enlarge, normalise_maps, tile_maps
 from vision.registry import MODELS
 
 MAX_DEFAULT_LAYERS = 12  # more layers than this (MobileNet): start with a few, let the user pick
@@ -38,13 +37,13 @@ def show_layer(spec, layer, scale: str, value_range) -> None:
     maps01 = normalise_maps(layer.maps, scale, value_range)
     grid_column, big_column = st.columns([3, 1])
     grid = tile_maps(maps01, pad_value=np.nan)
-    grid_column.image(colourise(pixelated(grid, 240)), width="stretch",
+    grid_column.image(colourise(enlarge(grid, 240)), width="stretch",
                       caption="Maps numbered row by row, from 0 at the top left")
     with big_column:
         channel = st.number_input("Enlarge map", 0, channels - 1, 0, step=1,
                                   key=f"layers_map_{spec.name}_{layer.name}")
         values = layer.maps[..., channel]
-        st.image(colourise(pixelated(maps01[..., channel], 200)), width="stretch",
+        st.image(colourise(enlarge(maps01[..., channel], 200)), width="stretch",
                  caption=f"Map {channel}: values {values.min():.2f} to {values.max():.2f}")
 
 
@@ -57,23 +56,10 @@ conv_models = [spec for spec in MODELS.values() if spec.cam_layer is not None]
 settings = st.columns([2, 3])
 with settings[0]:
     spec = widgets.model_choice(conv_models, key="layers_model", default="fashion_cnn")
-with settings[1]:
-    image = widgets.chosen_image(spec.dataset, key=f"layers_{spec.dataset}", start_with_sample=True)
-
-if widgets.loaded_predictor(spec) is None:
-    st.stop()
-if image is None:
-    st.info("Upload an image or pick a sample to see what every layer makes of it.",
-            icon=":material/layers:")
-    st.stop()
-try:
-    prepared = widgets.prepared_input(image, spec.preprocessing)
-except EmptyCanvasError as err:
-    st.info(f"Draw something on the Doodle page first. {err}", icon=":material/draw:")
-    st.stop()
-except VisionLabError as err:
-    widgets.show_error(err)
-    st.stop()
+prepared = widgets.page_input(
+    None, key=f"layers_{spec.dataset}", spec=spec, where=settings[1], start_with_sample=True,
+    prompt="Upload an image or pick a sample to see what every layer makes of it.",
+    icon=":material/layers:").prepared
 
 with st.spinner("Running the image through every layer..."):
     activations = loaders.activation_extractor(spec.name)(prepared.model_input)
@@ -81,7 +67,7 @@ names = [layer.name for layer in activations]
 
 seen, options = st.columns([1, 3])
 model_input = prepared.model_input.astype(np.uint8)
-seen.image(pixelated(model_input[..., 0] if model_input.shape[-1] == 1 else model_input, 140),
+seen.image(enlarge(model_input[..., 0] if model_input.shape[-1] == 1 else model_input, 140),
            caption=f"What the model sees ({'x'.join(map(str, model_input.shape[:2]))})")
 with options:
     chosen = st.multiselect(f"Layers ({len(names)} with feature maps)", names,

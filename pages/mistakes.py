@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import study
+from ui import charts, loaders
 from vision import registry
 from vision.errors import VisionLabError
-from vision.insight import Clustering, cluster_mistakes, project_2d, suggested_eps
-from vision.study import describe_group, group_mistakes
+from vision.embeddings import Clustering, cluster_mistakes, project_2d, suggested_eps
+from vision.evaluation import describe_group, group_mistakes
 
 GALLERY_SIZE = 24  # thumbnails shown per group
 MAX_K = 12
@@ -18,18 +18,18 @@ MAX_K = 12
 
 @st.cache_data(show_spinner="Projecting the mistakes to 2-D...", max_entries=16)
 def _projection(name: str, version: tuple[str, float]) -> np.ndarray:
-    return project_2d(study.eval_file(name).embeddings)
+    return project_2d(loaders.evaluation(name).embeddings)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _suggested_eps(name: str, version: tuple[str, float], min_samples: int) -> float:
-    return suggested_eps(study.eval_file(name).embeddings, min_samples=min_samples)
+    return suggested_eps(loaders.evaluation(name).embeddings, min_samples=min_samples)
 
 
 @st.cache_data(show_spinner="Clustering the mistakes...", max_entries=64)
 def _clusters(name: str, version: tuple[str, float], method: str, k: int, eps: float,
               min_samples: int) -> Clustering:
-    return cluster_mistakes(study.eval_file(name).embeddings, method=method, k=k, eps=eps,
+    return cluster_mistakes(loaders.evaluation(name).embeddings, method=method, k=k, eps=eps,
                             min_samples=min_samples)
 
 
@@ -76,7 +76,7 @@ def show_clicked(position: int | None, finder, results, labels, clusters: np.nda
     if image is None:
         st.caption(finder.missing_message() or "This image is not available here.")
     else:
-        st.image(study.thumbnail(image, 168), width=168)
+        st.image(charts.thumbnail(image, 168), width=168)
     st.markdown(f"**Test image #{index}** ({where})  \nactual **{labels[actual]}**, predicted as "
                 f"**{labels[predicted]}** ({results.top3_probabilities[index, 0]:.0%})")
 
@@ -92,7 +92,7 @@ def show_gallery(groups, title_of, finder, results, labels) -> None:
             if not shown:
                 st.caption(finder.missing_message() or "These images are not available here.")
                 continue
-            st.image([study.thumbnail(p, 84) for _, p in shown], width=84, caption=[
+            st.image([charts.thumbnail(p, 84) for _, p in shown], width=84, caption=[
                 f"{labels[results.y_true[i]]} → {labels[results.y_pred[i]]}" for i, _ in shown])
             if group.size > GALLERY_SIZE:
                 st.caption(f"The first {GALLERY_SIZE} of {group.size}.")
@@ -103,12 +103,12 @@ st.markdown("Every dot is a test image the model got wrong, placed by what the n
             "(its last layer before the classifier, reduced to 2-D with PCA). Mistakes that look "
             "alike to the network land close together, and clustering finds the groups.")
 
-names = study.trained_models()
+names = registry.trained_models()
 default = next((i for i, n in enumerate(names) if registry.get_spec(n).eval_path.is_file()), 0)
-name = st.selectbox("Model", names, index=default, format_func=study.model_title, key="mistakes_model")
+name = st.selectbox("Model", names, index=default, format_func=lambda n: registry.get_spec(n).title, key="mistakes_model")
 spec = registry.get_spec(name)
 try:
-    results = study.eval_file(name)
+    results = loaders.evaluation(name)
 except VisionLabError as err:
     st.warning(str(err))
     st.stop()
@@ -120,11 +120,11 @@ if n < 3 or len(results.embeddings) != n:
             "The evaluation file does not hold one embedding per mistake; train the model again.")
     st.stop()
 
-version = study.eval_version(name)  # cache key: the results change when the model is retrained
+version = loaders.evaluation_version(name)  # cache key: the results change when the model is retrained
 method, k, eps, min_samples = clustering_controls(name, version, n)
 clustering = _clusters(name, version, method, k, eps, min_samples)
 points = _projection(name, version)
-finder = study.test_images(name)
+finder = loaders.test_images(name)
 
 count, found, silhouette, noise = st.columns(4)
 count.metric("Mistakes", f"{n:,}", help=f"Out of {len(results.y_true):,} test images.")
@@ -145,9 +145,9 @@ hover = [f"#{i}: actual {labels[a]}, predicted {labels[p]}"
 chart, picked = st.columns([3, 1])
 chart_key = f"mistakes_map_{name}"
 with chart:
-    event = st.plotly_chart(study.mistakes_figure(points, clustering.labels, hover), key=chart_key,
+    event = st.plotly_chart(charts.mistakes_figure(points, clustering.labels, hover), key=chart_key,
                             on_select="rerun", selection_mode="points")
-custom = study.clicked_custom(event)
+custom = charts.clicked_custom(event)
 position = None
 if custom is not None:
     try:

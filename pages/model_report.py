@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import loaders, study
+from ui import charts, loaders
 from vision import registry
 from vision.errors import VisionLabError
-from vision.insight import images_for_cell
-from vision.study import cell_order, curves, fine_tune_epoch, overfitting
+from vision.heatmaps import overlay_heatmap
+from vision.evaluation import cell_order
+from vision.history import curves, fine_tune_epoch, overfitting
+from vision.preprocess import dataset_image_input
 
 GALLERY_SIZE = 12  # test images shown at a time for one cell
 log = logging.getLogger("vision_lab")
@@ -58,8 +60,8 @@ def show_curves(history: dict) -> None:
     left, right = st.columns(2)
     marks = dict(best_val_epoch=verdict.best_val_epoch, overfits=verdict.overfits,
                  fine_tune_epoch=fine_tune)
-    left.plotly_chart(study.curves_figure(series, "loss", **marks), key="report_loss_chart")
-    right.plotly_chart(study.curves_figure(series, "accuracy", **marks), key="report_accuracy_chart")
+    left.plotly_chart(charts.curves_figure(series, "loss", **marks), key="report_loss_chart")
+    right.plotly_chart(charts.curves_figure(series, "accuracy", **marks), key="report_accuracy_chart")
     (st.warning if verdict.overfits else st.info)(verdict.message, icon=":material/insights:")
     if fine_tune is not None:
         st.caption(f"Epochs 1 to {fine_tune - 1} train only the new classifier on top of the frozen "
@@ -71,7 +73,7 @@ def chosen_cell(name: str, matrix: np.ndarray, labels: tuple[str, ...]) -> tuple
     """The cell to show: a click on the matrix updates the pair picker, which is the source."""
     chart_key, cell_key, last_key = (f"report_matrix_{name}", f"report_cell_{name}",
                                      f"report_last_click_{name}")
-    clicked = study.clicked_cell(st.session_state.get(chart_key), labels)
+    clicked = charts.clicked_cell(st.session_state.get(chart_key), labels)
     if clicked is not None and clicked != st.session_state.get(last_key):
         st.session_state[last_key] = clicked
         st.session_state[cell_key] = clicked
@@ -81,30 +83,30 @@ def chosen_cell(name: str, matrix: np.ndarray, labels: tuple[str, ...]) -> tuple
                         format_func=lambda c: _cell_label(c, matrix, labels),
                         help="The mistakes come first, most frequent first.")
     with chart_area:
-        st.plotly_chart(study.confusion_figure(matrix, labels, selected=cell), key=chart_key,
+        st.plotly_chart(charts.confusion_figure(matrix, labels, selected=cell), key=chart_key,
                         on_select="rerun", selection_mode="points")
     return cell
 
 
-def _heat_maps(name: str, images: list[np.ndarray], class_index: int) -> list[np.ndarray] | None:
-    explainer = study.explainer_or_none(name)
-    if explainer is None:
+def _heat_maps(name: str, method: str, images: list[np.ndarray],
+               class_index: int) -> list[np.ndarray] | None:
+    with st.spinner(f"Computing the {method} heat maps..."):
+        maps = [loaders.heat_map(name, dataset_image_input(image).model_input, class_index)
+                for image in images]
+    if any(heat is None for heat in maps):
         return None
-    spec = registry.get_spec(name)
-    with st.spinner(f"Computing the {study.cam_name(name)} heat maps..."):
-        return [study.heat_overlay(image, explainer.explain(
-            study.model_ready(image, spec.input_shape), class_index).heatmap) for image in images]
+    return [overlay_heatmap(image, heat) for image, heat in zip(images, maps)]
 
 
 def show_cell(name: str, cell: tuple[int, int], labels: tuple[str, ...]) -> None:
     actual, predicted = cell
     st.subheader(f"Actual {labels[actual]}, predicted as {labels[predicted]}")
     try:
-        results = study.eval_file(name)
+        results = loaders.evaluation(name)
     except VisionLabError as err:
         st.warning(str(err))
         return
-    indices = images_for_cell(results, actual, predicted)
+    indices = results.cell(actual, predicted)
     if len(indices) == 0:
         st.info("No test image is in this cell.")
         return
@@ -118,7 +120,7 @@ def show_cell(name: str, cell: tuple[int, int], labels: tuple[str, ...]) -> None
     st.caption(f"{len(indices)} test images in this cell; showing {first} to {first + len(shown) - 1} "
                f"({GALLERY_SIZE} at most at a time).")
 
-    finder = study.test_images(name)
+    finder = loaders.test_images(name)
     pixels = finder.images(shown)
     found = [(i, p) for i, p in zip(shown, pixels) if p is not None]
     if not found:
@@ -128,13 +130,20 @@ def show_cell(name: str, cell: tuple[int, int], labels: tuple[str, ...]) -> None
         st.caption(finder.missing_message() or "Some of these test images are not available here.")
     images = [p for _, p in found]
     spec = registry.get_spec(name)
-    show_cam = spec.cam_layer is not None and spec.weights_available and st.toggle(
-        f"Show the {study.cam_name(name)} heat map of the predicted class", value=True,
-        key="report_show_cam")
+    method = None
+    if spec.cam_layer is not None and spec.weights_available:
+        try:
+            method = loaders.method_name(name)
+        except VisionLabError as err:
+            st.warning(str(err))
+    show_cam = method is not None and st.toggle(
+        f"Show the {method} heat map of the predicted class", value=True, key="report_show_cam")
     overlays = None
     if show_cam:
         try:
-            overlays = _heat_maps(name, images, predicted)
+            overlays = _heat_maps(name, method, images, predicted)
+            if overlays is None:
+                st.warning("The heat maps could not be computed; here are the images alone.")
         except VisionLabError as err:
             st.warning(str(err))
         except Exception:  # the gallery still shows the images
@@ -158,7 +167,7 @@ def show_cell(name: str, cell: tuple[int, int], labels: tuple[str, ...]) -> None
             line += " (true class)"
         captions.append(line)
     pictures = overlays if overlays is not None else images
-    st.image([study.thumbnail(p, 140) for p in pictures], caption=captions, width=140)
+    st.image([charts.thumbnail(p, 140) for p in pictures], caption=captions, width=140)
 
 
 def show_per_class(facts: dict) -> None:
@@ -179,12 +188,12 @@ def show_per_class(facts: dict) -> None:
 st.title("Model report")
 st.markdown("How a model learned, and where it goes wrong on the test images it never saw.")
 
-names = study.trained_models()
+names = registry.trained_models()
 default = next((i for i, n in enumerate(names) if loaders.metrics(n) is not None), 0)
-name = st.selectbox("Model", names, index=default, format_func=study.model_title, key="report_model")
+name = st.selectbox("Model", names, index=default, format_func=lambda n: registry.get_spec(n).title, key="report_model")
 facts = loaders.metrics(name)
 if facts is None:
-    st.warning(f"{study.model_title(name)} is not trained yet: there is no report "
+    st.warning(f"{registry.get_spec(name).title} is not trained yet: there is no report "
                f"(`weights/{name}.json`). Train it with `python -m vision.train {name}`, "
                "or pick another model.")
     st.stop()

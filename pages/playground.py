@@ -3,17 +3,17 @@ occlusion patch) and watch the top 5 and the heat map change live; then map whic
 prediction depends on (occlusion sensitivity) and how it survives rotation."""
 
 import hashlib
-import logging
 
 import numpy as np
 import streamlit as st
 
-from ui import loaders, study, widgets
+from ui import charts, loaders, widgets
 from ui.charts import top_k_bars
 from vision.errors import VisionLabError
-from vision.insight import occlusion_sensitivity, perturb, rotation_sweep
+from vision.heatmaps import overlay_heatmap
+from vision import registry
+from vision.perturb import occlusion_sensitivity, perturb, rotation_sweep, steady_range
 from vision.registry import get_spec
-from vision.study import steady_range
 
 DEFAULT_MODEL = "fashion_cnn"
 SWEEP_ANGLES = np.arange(-180, 181, 10)
@@ -29,7 +29,6 @@ SLIDERS = {  # key: (label, min, max, default, step, help)
     "playground_patch_y": ("Patch centre, down", 0.0, 1.0, 0.5, 0.05, "0 is the top, 1 the bottom."),
     "playground_patch_size": ("Patch size", 0.05, 1.0, 0.3, 0.05, "A fraction of the image's side."),
 }
-log = logging.getLogger("vision_lab")
 
 
 def reset_sliders() -> None:
@@ -43,6 +42,11 @@ def slider(key: str, container=st) -> float:
     if key not in st.session_state:  # the default lives in the state, so Reset can set it too
         st.session_state[key] = default
     return container.slider(label, low, high, step=step, key=key, help=help_text)
+
+
+def flat(image: np.ndarray) -> np.ndarray:
+    """A one-channel model input as a 2-D picture; colour images as they are."""
+    return image[..., 0] if image.shape[-1] == 1 else image
 
 
 def as_channels(image: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -67,7 +71,6 @@ def class_to_follow(labels: tuple[str, ...], predicted: int, true_index: int | N
 def live_lab(name: str, base: np.ndarray) -> None:
     """The sliders and what the model says about the perturbed image (reruns on its own)."""
     spec = get_spec(name)
-    predictor = loaders.predictor(name)
     controls, more = st.columns(2)
     with controls:
         rotate = slider("playground_rotate")
@@ -87,32 +90,48 @@ def live_lab(name: str, base: np.ndarray) -> None:
     st.button("Reset the changes", key="playground_reset", on_click=reset_sliders,
               icon=":material/restart_alt:")
 
-    flat = base[..., 0] if base.shape[-1] == 1 else base
     try:
-        changed = as_channels(perturb(flat, rotate_deg=rotate, shift=(shift_x, shift_y), scale=zoom,
+        changed = as_channels(perturb(flat(base), rotate_deg=rotate, shift=(shift_x, shift_y), scale=zoom,
                                       blur_sigma=blur, noise_std=noise, brightness=brightness,
                                       occlusion=occlusion), base)
-        top = predictor.top_k(changed, k=5)
-        before = predictor.top_k(base, k=1)
+        top = loaders.top_k(name, changed, k=5)
+        before = loaders.top_k(name, base, k=1)
     except VisionLabError as err:
         widgets.show_error(err)
         return
     st.markdown(f"**Prediction:** {top.label} ({top.probability:.1%})  \n"
                 f"Before the changes: {before.label} ({before.probability:.1%})")
     seen, bars, heat = st.columns(3)
-    seen.image(study.thumbnail(changed, 196), caption="what the model sees now", width=196)
+    seen.image(charts.thumbnail(changed, 196), caption="what the model sees now", width=196)
     bars.plotly_chart(top_k_bars(top.labels, top.probabilities, height=200), key="playground_topk")
-    explainer = study.explainer_or_none(name)
-    if explainer is None:
+    if spec.cam_layer is None:
         heat.caption(f"{spec.title} has no convolutional layer, so it has no heat map.")
         return
-    try:
-        heatmap = explainer.explain(changed, int(top.indices[0])).heatmap
-        heat.image(study.thumbnail(study.heat_overlay(changed, heatmap), 196), width=196,
-                   caption=f"{study.cam_name(name)} of {top.label}")
-    except Exception:  # the prediction above still stands
-        log.exception("playground heat map failed")
+    heatmap = loaders.heat_map(name, changed, int(top.indices[0]))
+    if heatmap is None:  # the prediction above still stands
         heat.caption("The heat map could not be computed for this image.")
+        return
+    heat.image(charts.thumbnail(overlay_heatmap(changed, heatmap), 196), width=196,
+               caption=f"{loaders.method_name(name)} of {top.label}")
+
+
+def computed(key: str, identity, label: str, icon: str, busy: str, what: str, compute):
+    """A long computation run when its button is pressed, with a progress bar; its result is kept
+    in the session for `identity` (image, class, settings). The result for this identity, or None
+    (not computed yet, or it failed: the error is shown)."""
+    state_key = f"{key}_result"
+    if st.button(label, key=f"{key}_button", icon=icon):
+        bar = st.progress(0.0, text=f"{busy}...")
+        try:
+            result = compute(lambda done: bar.progress(min(float(done), 1.0), text=f"{busy}... {done:.0%}"))
+        except (VisionLabError, ValueError) as err:
+            st.error(f"{what} could not be computed: {err}")
+            return None
+        finally:
+            bar.empty()
+        st.session_state[state_key] = {"identity": identity, "result": result}
+    kept = st.session_state.get(state_key)
+    return kept["result"] if kept is not None and kept["identity"] == identity else None
 
 
 def show_occlusion(name: str, base: np.ndarray, identity: str, follow: int, labels) -> None:
@@ -126,28 +145,15 @@ def show_occlusion(name: str, base: np.ndarray, identity: str, follow: int, labe
                         key=f"playground_occlusion_patch_{side}")
     stride = right.slider("Stride (pixels)", 1, max(2, side // 4), max(1, side // 14),
                           key=f"playground_occlusion_stride_{side}")
-    state_key = "playground_occlusion_result"
-    if st.button("Compute the occlusion map", key="playground_occlusion_button",
-                 icon=":material/grid_on:"):
-        bar = st.progress(0.0, text="Hiding each patch in turn...")
-        image = base[..., 0] if base.shape[-1] == 1 else base
-        try:
-            drops = occlusion_sensitivity(
-                loaders.predictor(name).probabilities, image, follow, patch, stride,
-                progress=lambda done: bar.progress(min(float(done), 1.0),
-                                                   text=f"Hiding each patch in turn... {done:.0%}"))
-        except (VisionLabError, ValueError) as err:
-            bar.empty()
-            st.error(f"The occlusion map could not be computed: {err}")
-            return
-        bar.empty()
-        st.session_state[state_key] = {"identity": (identity, follow, patch, stride), "drops": drops}
-    result = st.session_state.get(state_key)
-    if result is None or result["identity"] != (identity, follow, patch, stride):
+    drops = computed("playground_occlusion", (identity, follow, patch, stride),
+                     "Compute the occlusion map", ":material/grid_on:", "Hiding each patch in turn",
+                     "The occlusion map", lambda progress: occlusion_sensitivity(
+                         loaders.predictor(name).probabilities, flat(base), follow, patch, stride,
+                         progress=progress))
+    if drops is None:
         st.caption("Press the button to compute the map for this image and these settings.")
         return
-    drops = result["drops"]
-    st.plotly_chart(study.occlusion_figure(base, drops, labels[follow]), key="playground_occlusion_chart")
+    st.plotly_chart(charts.occlusion_figure(base, drops, labels[follow]), key="playground_occlusion_chart")
     row, col = np.unravel_index(int(np.argmax(drops)), drops.shape)
     if drops.max() < 0.005:
         st.caption(f"Hiding any one region barely changes P({labels[follow]}): the model does not "
@@ -160,28 +166,16 @@ def show_occlusion(name: str, base: np.ndarray, identity: str, follow: int, labe
 def show_rotation(name: str, base: np.ndarray, identity: str, follow: int, labels) -> None:
     st.subheader("Confidence versus rotation")
     st.caption("The original image turned from -180° to 180° in steps of 10°.")
-    state_key = "playground_rotation_result"
-    if st.button("Sweep the rotation from -180° to 180°", key="playground_rotation_button",
-                 icon=":material/rotate_right:"):
-        bar = st.progress(0.0, text="Rotating and predicting...")
-        image = base[..., 0] if base.shape[-1] == 1 else base
-        try:
-            sweep = rotation_sweep(loaders.predictor(name).probabilities, image, follow,
-                                   SWEEP_ANGLES, progress=lambda done: bar.progress(
-                                       min(float(done), 1.0), text=f"Rotating and predicting... {done:.0%}"))
-        except (VisionLabError, ValueError) as err:
-            bar.empty()
-            st.error(f"The rotation sweep could not be computed: {err}")
-            return
-        bar.empty()
-        st.session_state[state_key] = {"identity": (identity, follow), "sweep": sweep}
-    result = st.session_state.get(state_key)
-    if result is None or result["identity"] != (identity, follow):
+    sweep = computed("playground_rotation", (identity, follow),
+                     "Sweep the rotation from -180° to 180°", ":material/rotate_right:",
+                     "Rotating and predicting", "The rotation sweep", lambda progress: rotation_sweep(
+                         loaders.predictor(name).probabilities, flat(base), follow, SWEEP_ANGLES,
+                         progress=progress))
+    if sweep is None:
         st.caption("Press the button to sweep this image.")
         return
-    sweep = result["sweep"]
     names = [labels[i] for i in sweep.predicted]
-    st.plotly_chart(study.rotation_figure(sweep.angles, sweep.class_probabilities, labels[follow], names,
+    st.plotly_chart(charts.rotation_figure(sweep.angles, sweep.class_probabilities, labels[follow], names,
                                           sweep.probabilities.max(axis=1)), key="playground_rotation_chart")
     steady = steady_range(sweep.angles, sweep.predicted, follow)
     if steady is None:
@@ -197,24 +191,17 @@ st.title("Playground")
 st.markdown("Change the picture and watch the model's answer and its heat map follow. Which "
             "changes does it shrug off, and which fool it?")
 
-names = study.trained_models()
+names = registry.trained_models()
 name = st.selectbox("Model", names, index=names.index(DEFAULT_MODEL) if DEFAULT_MODEL in names else 0,
-                    format_func=study.model_title, key="playground_model")
+                    format_func=lambda n: get_spec(n).title, key="playground_model")
 spec = get_spec(name)
 if not spec.weights_available:
-    st.warning(study.not_trained_message(name) + " Pick another model meanwhile.")
+    st.warning(widgets.not_trained_message(spec) + " Pick another model meanwhile.")
     st.stop()
-image = widgets.chosen_image(spec.dataset, key=f"playground_{spec.dataset}", start_with_sample=True)
-if image is None:
-    st.info("Choose a sample or upload a picture to play with.")
-    st.stop()
-try:
-    base = widgets.prepared_input(image, spec.preprocessing).model_input
-    predictor = loaders.predictor(name)
-    original = predictor.top_k(base, k=1)
-except VisionLabError as err:
-    widgets.show_error(err)
-    st.stop()
+page = widgets.page_input(None, key=f"playground_{spec.dataset}", spec=spec, start_with_sample=True,
+                          prompt="Choose a sample or upload a picture to play with.", icon=None)
+image, base = page.image, page.prepared.model_input
+original = loaders.top_k(name, base, k=1)
 
 live_lab(name, base)
 

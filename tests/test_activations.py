@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 import fixture_models as fm
-from vision.activations import (ActivationExtractor, LayerActivation, activation_layer_names,
-                                normalise_maps, tile_maps)
+from vision.activations import ActivationExtractor, LayerActivation, feature_map_layer_names
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +29,12 @@ def direct_output(model, name, image):
     (fm.sequential_cnn, ["conv1", "pool1", "conv2"]),
     (fm.mlp, []),
 ])
-def test_activation_layer_names(builder, expected):
-    assert activation_layer_names(builder()) == expected
+def test_feature_map_layer_names(builder, expected):
+    assert feature_map_layer_names(builder()) == expected
 
 
 def test_transfer_names_are_post_activation(transfer):
-    names = activation_layer_names(transfer)
+    names = feature_map_layer_names(transfer)
     assert names[:3] == ["Conv1_relu", "expanded_conv_depthwise_relu", "expanded_conv_project_BN"]
     assert "block_5_expand_relu" in names and "out_relu" == names[-1]
     assert "Conv1" not in names and "bn_Conv1" not in names
@@ -44,7 +43,7 @@ def test_transfer_names_are_post_activation(transfer):
 @pytest.mark.parametrize("which", ["gap_cnn", "transfer"])
 def test_extractor_matches_direct_sub_models(request, which):
     model = request.getfixturevalue(which)
-    names = activation_layer_names(model)
+    names = feature_map_layer_names(model)
     if which == "transfer":
         names = [names[0], "block_5_expand_relu", names[-1]]
     image = fm.random_images(1, model.input_shape[1:])[0]
@@ -76,44 +75,3 @@ def test_extractor_errors(gap_cnn):
         ActivationExtractor(gap_cnn, ["pool1"])(np.zeros((8, 8, 1)))
 
 
-def test_normalise_per_map():
-    rng = np.random.default_rng(0)
-    maps = rng.normal(size=(6, 5, 4)).astype(np.float32) * np.array([1, 10, 100, 0])
-    out = normalise_maps(maps)
-    assert out.dtype == np.float32 and out.shape == maps.shape
-    np.testing.assert_allclose(out[..., :3].min(axis=(0, 1)), 0.0)
-    np.testing.assert_allclose(out[..., :3].max(axis=(0, 1)), 1.0)
-    assert not out[..., 3].any()  # a constant map becomes zeros, not NaN
-
-
-def test_normalise_per_layer_and_shared():
-    maps = np.stack([np.full((3, 3), 2.0), np.full((3, 3), 4.0)], axis=-1)
-    per_layer = normalise_maps(maps, "per_layer")
-    assert per_layer[..., 0].max() == 0.0 and per_layer[..., 1].min() == 1.0
-    shared = normalise_maps(maps, "shared", value_range=(0.0, 8.0))
-    np.testing.assert_allclose(shared[0, 0], [0.25, 0.5])
-    np.testing.assert_allclose(normalise_maps(maps, "shared", value_range=(0.0, 3.0))[0, 0], [2 / 3, 1])
-    with pytest.raises(ValueError, match="value_range"):
-        normalise_maps(maps, "shared")
-    with pytest.raises(ValueError, match="scale"):
-        normalise_maps(maps, "global")
-
-
-@pytest.mark.parametrize("channels, columns, pad, expected", [
-    (10, None, 1, (17, 19)),  # 4 columns, 3 rows of 5x4 cells
-    (10, 5, 1, (11, 24)),
-    (1, None, 2, (5, 4)),
-    (8, 8, 0, (5, 32)),
-])
-def test_tile_maps_size(channels, columns, pad, expected):
-    maps = np.random.default_rng(0).random((5, 4, channels)).astype(np.float32)
-    grid = tile_maps(maps, columns=columns, pad=pad)
-    assert grid.shape == expected and grid.dtype == np.float32
-
-
-def test_tile_maps_places_channels_row_by_row():
-    maps = np.stack([np.full((2, 3), k / 10) for k in range(5)], axis=-1)
-    grid = tile_maps(maps, columns=2, pad=1, pad_value=-1.0)
-    assert grid.shape == (8, 7)
-    assert grid[0, 0] == 0.0 and grid[0, 4] == 0.1 and grid[3, 0] == 0.2 and grid[6, 0] == 0.4
-    assert grid[2, 0] == -1.0 and grid[6, 4] == -1.0  # padding and the unused last cell

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import fixture_models as fm
-from vision.explain import (CAM, CAMNotSupportedError, Explainer, GradCAM, conv_layer_names,
-                            explainer_for, overlay_heatmap, scale_to_input)
+from vision.activations import feature_map_layer_names
+from vision.explain import CAM, CAMNotSupportedError, Explainer, GradCAM, contrast_target, explainer_for
+from vision.heatmaps import overlay_heatmap, scale_to_size
 
 BUILDERS = {
     "gap_cnn": fm.gap_cnn,
@@ -121,6 +122,82 @@ def test_different_classes_give_different_maps(models, method):
     assert not np.allclose(nontrivial[0], nontrivial[1], atol=1e-3)
 
 
+def hand_made_map(model, layer, image, a, b):
+    """The Grad-CAM of "why a and not b" computed by hand: two single-class gradients taken with
+    GradientTape on a plain sub-model, subtracted, averaged, weighted sum, ReLU, resized, scaled."""
+    import keras
+    import tensorflow as tf
+
+    sub = keras.Model(model.inputs[0], [model.get_layer(layer).output, model.get_layer("logits").output])
+    x = tf.constant(image[None])
+    gradients = []
+    for k in (a, b):
+        with tf.GradientTape() as tape:
+            features, logits = sub(x, training=False)
+            score = logits[0, k]
+        gradients.append(tape.gradient(score, features)[0].numpy())
+    weights = (gradients[0] - gradients[1]).mean(axis=(0, 1))
+    cam = np.maximum((features[0].numpy() * weights).sum(axis=-1), 0)
+    cam = cv2.resize(cam.astype(np.float32), model.input_shape[1:3][::-1], interpolation=cv2.INTER_LINEAR)
+    return cam / cam.max() if cam.max() > 0 else cam
+
+
+@pytest.mark.parametrize("name, layer", [("dense_head_cnn", "conv2"), ("gap_cnn", "conv1_relu"),
+                                         ("sequential_cnn", "conv2")])
+def test_contrast_map_is_the_difference_of_two_class_gradients(models, name, layer):
+    model = models(name)
+    explainer = GradCAM(model, layer)
+    explainer.warm_up()
+    image = image_for(model, seed=11)
+    found = 0
+    for a, b in [(0, 1), (1, 0), (2, 1), (0, 2)]:
+        expected = hand_made_map(model, layer, image, a, b)
+        got = explainer.explain(image, target=contrast_target(model.output_shape[-1], a, b))
+        assert got.class_index == a and got.method == "Grad-CAM"
+        np.testing.assert_allclose(got.heatmap, expected, atol=2e-4)
+        logits = np.asarray(keras_logits(model, image))
+        assert got.logit == pytest.approx(float(logits[a] - logits[b]), rel=1e-4, abs=1e-5)
+        found += bool(expected.max() > 0)
+    assert found >= 2, "the maps are blank: the test would prove nothing"
+    # a contrast is not the plain map of either class
+    plain = explainer(image, 0)
+    contrast = explainer.explain(image, target=contrast_target(model.output_shape[-1], 0, 1)).heatmap
+    assert not np.allclose(plain, contrast, atol=1e-3)
+    # classes, the predicted class and contrasts all share the warm-up's one trace
+    explainer(image)
+    assert explainer._forward.experimental_get_tracing_count() == 1
+
+
+def keras_logits(model, image):
+    import keras
+
+    return keras.Model(model.inputs[0], model.get_layer("logits").output)(image[None], training=False)[0]
+
+
+def test_cam_contrast_uses_the_difference_of_two_kernel_columns(models):
+    model = models("gap_cnn")
+    image = image_for(model, seed=2)
+    kernel = np.asarray(model.get_layer("logits").kernel)
+    import keras
+
+    features = keras.Model(model.inputs[0], model.get_layer("conv2").output)(image[None], training=False)[0]
+    cam = np.maximum(np.tensordot(np.asarray(features), kernel[:, 3] - kernel[:, 1], axes=([-1], [0])), 0)
+    expected = cv2.resize(cam.astype(np.float32), (24, 24), interpolation=cv2.INTER_LINEAR)
+    expected = expected / expected.max()
+    got = CAM(model).explain(image, target=contrast_target(4, 3, 1))
+    np.testing.assert_allclose(got.heatmap, expected, atol=2e-4)
+    assert got.method == "CAM" and got.class_index == 3
+
+
+def test_a_target_must_fit_the_classes(models):
+    explainer = GradCAM(models("gap_cnn"))
+    image = image_for(models("gap_cnn"))
+    with pytest.raises(ValueError, match="4 finite class weights"):
+        explainer.explain(image, target=np.ones(3))
+    with pytest.raises(ValueError, match="either"):
+        explainer.explain(image, 1, target=np.ones(4))
+
+
 @pytest.mark.parametrize("layer", ["block_5_expand_relu", "block_13_expand_relu", "out_relu"])
 def test_gradcam_reaches_backbone_layers_of_a_flat_transfer_model(models, layer):
     model = models("flat_transfer")
@@ -134,16 +211,30 @@ def test_gradcam_reaches_backbone_layers_of_a_flat_transfer_model(models, layer)
     ("flat_transfer", "out_relu")])
 def test_auto_layer_is_the_last_4d_layer(models, name, expected):
     model = models(name)
-    assert conv_layer_names(model)[-1] == expected
+    assert feature_map_layer_names(model)[-1] == expected
     assert GradCAM(model).layer_name == expected
 
 
-def test_conv_layer_names_skip_input_preprocessing_and_dropout(models):
-    assert conv_layer_names(models("gap_cnn")) == ["conv1", "conv1_bn", "conv1_relu", "pool1", "conv2"]
-    assert conv_layer_names(models("mlp")) == []
-    names = conv_layer_names(models("flat_transfer"))
+def test_explainable_layers_are_the_feature_map_layers(models):
+    # One rule: the layers a heat map can be computed on are those the Layers page shows.
+    assert feature_map_layer_names(models("gap_cnn")) == ["conv1_relu", "pool1", "conv2"]
+    assert feature_map_layer_names(models("mlp")) == []
+    names = feature_map_layer_names(models("flat_transfer"))
     assert "normalise" not in names and "block_5_expand_relu" in names
-    assert not any(name.endswith("_pad") for name in names)
+    assert not any(name.endswith("_pad") or name.endswith("_bn") for name in names)
+
+
+def test_a_1x1_output_is_not_a_feature_map():
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((8, 8, 1))
+    x = layers.Conv2D(4, 3, activation="relu", name="conv")(inputs)
+    x = layers.GlobalAveragePooling2D(keepdims=True, name="gap")(x)
+    x = layers.Conv2D(3, 1, name="classifier_1x1")(x)
+    x = layers.Flatten()(x)
+    model = keras.Model(inputs, layers.Activation("softmax", name="probabilities")(x))
+    assert feature_map_layer_names(model) == ["conv"]
 
 
 @pytest.mark.parametrize("name, layer", [
@@ -169,14 +260,19 @@ def test_explainer_for_follows_the_spec(models):
     spec = SimpleNamespace
     assert explainer_for(models("mlp"), spec(supports_cam=False, cam_layer=None)) is None
     cam = explainer_for(models("gap_cnn"), spec(supports_cam=True, cam_layer="conv2"))
-    assert type(cam) is CAM and cam.layer_name == "conv2"
+    assert type(cam) is CAM and cam.layer_name == "conv2" and cam.method == "CAM"
+    # another layer of a CAM model: Grad-CAM, and the explainer says so
+    other = explainer_for(models("gap_cnn"), spec(supports_cam=True, cam_layer="conv2"), "conv1_relu")
+    assert type(other) is GradCAM and other.method == "Grad-CAM"
     grad_cam = explainer_for(models("dense_head_cnn"), spec(supports_cam=False, cam_layer="conv1"))
     assert type(grad_cam) is GradCAM and grad_cam.layer_name == "conv1"
     assert isinstance(grad_cam, Explainer)
+    image = image_for(models("gap_cnn"))
+    assert cam.explain(image).method == "CAM" and other.explain(image).method == "Grad-CAM"
 
 
 def test_blank_map_stays_blank():
-    heatmap = scale_to_input(np.zeros((3, 3), np.float32), (12, 10))
+    heatmap = scale_to_size(np.zeros((3, 3), np.float32), (12, 10))
     assert heatmap.shape == (12, 10) and heatmap.dtype == np.float32
     assert not heatmap.any()
 

@@ -14,8 +14,8 @@ What AppTest can and cannot drive:
   line that calls the browser component) by a fake returning what the browser would send: the
   canvas's RGBA pixels and its strokes' JSON. Everything after it (session state, restore,
   preprocessing, prediction, heat maps) is the real code.
-- The flower gallery reads the flowers dataset: `ui.widgets.flower_samples` is replaced by a few
-  synthetic photos, so the tests do not depend on the dataset being on this machine.
+- The flower gallery reads the flowers dataset: `ui.loaders.samples` gives a few synthetic photos
+  for the photo datasets instead, so the tests do not depend on the dataset being on this machine.
 """
 
 from __future__ import annotations
@@ -96,7 +96,9 @@ def flower_gallery(monkeypatch):
     pictures = (fm.random_images(6, (224, 224, 3), seed=3)).astype(np.uint8)
     samples = [(picture, f"photo_{i}.jpg", FLOWER_CLASSES[i % 5])
                for i, picture in enumerate(pictures)]
-    monkeypatch.setattr(widgets, "flower_samples", lambda: samples)
+    real = loaders.samples
+    monkeypatch.setattr(loaders, "samples",
+                        lambda dataset: samples if dataset in ("flowers", "imagenet") else real(dataset))
     return samples
 
 
@@ -129,6 +131,11 @@ def bar_labels(at: AppTest) -> list[str]:
     """The class names on the probability bars (the first Plotly chart), top to bottom."""
     figure = json.loads(at.get("plotly_chart")[0].proto.spec)
     return figure["data"][0]["y"][::-1]
+
+
+def image_urls(at: AppTest) -> list[str]:
+    """The pictures shown, in order (a URL names its content)."""
+    return [url for image in at.image for url in image.value]
 
 
 def image_captions(at: AppTest) -> list[str]:
@@ -227,8 +234,26 @@ def test_fashion_class_picker_defaults_to_the_prediction_and_explains_another_cl
     assert_no_exception(at)
     assert any(c.startswith(f"CAM for {FASHION_CLASSES[shirt]} ") for c in image_captions(at))
     assert top1_match(at).group("label") == predicted  # the prediction itself does not change
+    before = image_urls(at)[0]
     at.slider(key="fashion_opacity").set_value(1.0).run()
     assert_no_exception(at)
+    assert image_urls(at)[0] != before  # the heat map is drawn at the new opacity
+
+
+def test_fashion_why_not_shirt_shows_the_contrast_map():
+    at = page("fashion").run()
+    at.radio(key="fashion_source").set_value("Pick a sample").run()
+    shirt = FASHION_CLASSES.index("Shirt")
+    picker = at.selectbox(key="fashion_class")
+    other = picker.value if picker.value != shirt else 0
+    picker.set_value(other).run()
+    assert not at.toggle(key="fashion_contrast").value  # off: the plain map, as before
+    at.toggle(key="fashion_contrast").set_value(True).run()
+    assert_no_exception(at)
+    assert any(c.startswith(f"CAM for {FASHION_CLASSES[other]} against Shirt ") for c in image_captions(at))
+    picker.set_value(shirt).run()
+    assert_no_exception(at)
+    assert not any(t.key == "fashion_contrast" for t in at.toggle)  # "Shirt and not Shirt?" makes no sense
 
 
 def test_fashion_mlp_says_it_has_no_heat_map():
@@ -380,7 +405,9 @@ def test_flowers_sample_layer_and_model_pickers(flower_gallery):
 
 
 def test_flowers_without_the_dataset_invites_an_upload(monkeypatch):
-    monkeypatch.setattr(widgets, "flower_samples", lambda: None)
+    real = loaders.samples
+    monkeypatch.setattr(loaders, "samples",
+                        lambda dataset: None if dataset in ("flowers", "imagenet") else real(dataset))
     at = page("flowers").run()
     assert_no_exception(at)
     assert at.radio(key="flowers_source").options == ["Upload a photo"]
@@ -394,6 +421,7 @@ def test_flowers_missing_weights_warns(no_weights, flower_gallery):
 
 
 # ---------------------------------------------------------------- Any photo
+@pytest.mark.data  # the pretrained ImageNet MobileNet
 def test_any_photo_top5_and_the_lion_or_dhole_comparison(flower_gallery):
     at = page("any_photo").run()
     at.radio(key="photo_source").set_value("Pick a sample").run()
@@ -416,6 +444,7 @@ def test_any_photo_top5_and_the_lion_or_dhole_comparison(flower_gallery):
     assert captions[2].startswith(f"{labels[best[4]]} (")
 
 
+@pytest.mark.data  # the pretrained ImageNet MobileNet
 def test_any_photo_bad_upload_says_why():
     at = page("any_photo").run()
     svg = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>'
@@ -436,16 +465,32 @@ def test_layers_shows_every_conv_and_pooling_layer_with_its_shape():
     assert len(titles) == len(shown)
     first = extractor(np.zeros((28, 28, 1), np.float32))[0]
     assert f"**{first.name}**" in titles[0] and "×".join(map(str, first.shape)) in titles[0]
+    grids = {"per_map": image_urls(at)}
     for scale in ("per_layer", "shared"):
         at.radio(key="layers_scale").set_value(scale).run()
         assert_no_exception(at)
+        grids[scale] = image_urls(at)
+    # the input picture stays, the feature-map grids change with the colour scale
+    assert len({urls[0] for urls in grids.values()}) == 1
+    assert len({tuple(urls[2:]) for urls in grids.values()}) == 3
     enlarge = at.number_input(key=f"layers_map_fashion_cnn_{first.name}")
     enlarge.set_value(first.channels - 1).run()
     assert_no_exception(at)
     assert f"Map {first.channels - 1}: values" in image_captions(at)[3]  # input, bar, grid, map
 
 
-def test_layers_uses_the_current_drawing_for_the_doodle_model():
+@pytest.fixture
+def doodle_gallery(monkeypatch):
+    """Two synthetic test doodles in place of the dataset's."""
+    doodles = fm.random_images(2, (28, 28, 1), seed=5)[..., 0].astype(np.uint8)
+    samples = [(d, f"test doodle {i}", DOODLE_CLASSES[i]) for i, d in enumerate(doodles)]
+    real = loaders.samples
+    monkeypatch.setattr(loaders, "samples",
+                        lambda dataset: samples if dataset == "quickdraw" else real(dataset))
+    return samples
+
+
+def test_layers_uses_the_current_drawing_for_the_doodle_model(doodle_gallery):
     at = page("layers").run()
     at.radio(key="layers_model").set_value("doodle_cnn").run()
     assert_no_exception(at)

@@ -1,10 +1,10 @@
 """App tests of the study pages (Model report, Mistakes map, Compare models, Playground, How a CNN
 works) with Streamlit's AppTest, against a weights folder built for the tests.
 
-The folder holds copies of the shipped Fashion MLP files (trained) and an *untrained* Fashion CNN
-saved in seconds, with a report and evaluation file borrowed from the MLP, so that the CAM paths
-run whatever the background training has finished; the other models are missing on purpose, to
-drive the error paths. Clicks on Plotly charts are simulated by writing the chart's selection
+The folder holds the shipped Fashion MLP (a trained network) and an *untrained* Fashion CNN
+saved in seconds (the CAM paths), each with a report and an evaluation file made by the fixture,
+whose mistakes, curves and embeddings are known; the other models are missing on purpose, to drive
+the error paths. No assertion depends on what today's shipped weights scored. Clicks on Plotly charts are simulated by writing the chart's selection
 state, exactly as the browser sends it.
 """
 
@@ -24,37 +24,92 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 from streamlit.testing.v1 import AppTest
 
+from ui import loaders
 from vision import registry
-from vision.insight import images_for_cell, load_eval, perturb
-from vision.study import overfitting
+from vision.evaluation import Evaluation
+from vision.history import overfitting
+from vision.perturb import perturb
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "weights"
 TIMEOUT = 90
-NEEDED = ["fashion_mlp.keras", "fashion_mlp.json", "fashion_mlp_eval.npz", "fashion_samples.npz"]
+NEEDED = ["fashion_mlp.keras", "fashion_samples.npz"]  # the rest is written by the fixture
+
+
+# The test set of the fixture's evaluation: 60 images per class, and these mistakes
+# (actual, predicted, count): Shirt as T-shirt is the most frequent, as it often is.
+MISTAKES = [(6, 0, 20), (4, 2, 8), (2, 4, 5), (0, 6, 3)]
+PER_CLASS = 60
+# A history that overfits by construction: validation loss lowest at epoch 4, then rising.
+HISTORY = {"loss": [1.0, 0.7, 0.55, 0.45, 0.38, 0.32, 0.27, 0.23],
+           "val_loss": [0.95, 0.72, 0.6, 0.56, 0.58, 0.61, 0.65, 0.7],
+           "accuracy": [0.6, 0.75, 0.8, 0.84, 0.87, 0.89, 0.91, 0.93],
+           "val_accuracy": [0.6, 0.74, 0.79, 0.81, 0.81, 0.8, 0.8, 0.79]}
+
+
+def fixture_evaluation() -> Evaluation:
+    """A test-set evaluation with known mistakes, embeddings in one blob per kind of mistake, and
+    the mistakes' pixels shipped inside, as training writes them for Fashion-MNIST."""
+    rng = np.random.default_rng(0)
+    y_true = np.repeat(np.arange(10), PER_CLASS)
+    y_pred = y_true.copy()
+    for actual, predicted, count in MISTAKES:
+        y_pred[np.flatnonzero(y_true == actual)[:count]] = predicted
+    wrong = np.flatnonzero(y_true != y_pred)
+    pair = {(a, p): k for k, (a, p, _) in enumerate(MISTAKES)}
+    centres = rng.normal(0, 6, (len(MISTAKES), 16))
+    embeddings = np.stack([centres[pair[(y_true[i], y_pred[i])]] + rng.normal(0, 0.5, 16) for i in wrong])
+    top3 = np.stack([y_pred, np.where(y_pred == y_true, (y_true + 1) % 10, y_true), (y_true + 2) % 10], 1)
+    probabilities = np.where((y_pred == y_true)[:, None], [0.9, 0.07, 0.03], [0.6, 0.3, 0.1])
+    pixels = rng.integers(0, 256, (len(wrong), 28, 28), dtype=np.uint8)
+    return Evaluation(y_true, y_pred, top3, probabilities.astype(np.float32), wrong,
+                      embeddings.astype(np.float32), loss=0.35, num_classes=10,
+                      misclassified_images=pixels)
+
+
+def fixture_report(name: str, model, evaluation: Evaluation) -> dict:
+    """What training writes to MODEL.json, for the fixture's evaluation."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    spec = registry.get_spec(name)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        evaluation.y_true, evaluation.y_pred, labels=range(10), zero_division=0)
+    return {"model": name, "title": spec.title, "dataset": spec.dataset, "classes": list(spec.labels),
+            "split_sizes": {"train": 5000, "val": 500, "test": len(evaluation.y_true)},
+            "parameters": int(model.count_params()), "history": HISTORY,
+            "epochs_run": len(HISTORY["loss"]), "best_epoch": 4, "training_seconds": 95.0,
+            "test": {"loss": 0.35, "accuracy": float(np.mean(evaluation.y_true == evaluation.y_pred)),
+                     "confusion_matrix": confusion_matrix(evaluation.y_true, evaluation.y_pred).tolist(),
+                     "per_class": [{"class": c, "precision": float(p), "recall": float(r),
+                                    "f1": float(f), "support": int(n)} for c, p, r, f, n in
+                                   zip(spec.labels, precision, recall, f1, support)]}}
 
 
 @pytest.fixture(scope="module")
 def weights_dir(tmp_path_factory) -> Path:
+    import keras
+
     missing = [f for f in NEEDED if not (SHIPPED / f).is_file()]
-    assert not missing, f"shipped weights missing: {missing}"
+    assert not missing, f"shipped files missing: {missing}"
     folder = tmp_path_factory.mktemp("weights")
     for name in NEEDED:
         shutil.copy(SHIPPED / name, folder / name)
-    # An untrained Fashion CNN: the CAM code paths, without waiting for training.
-    import keras
-
+    evaluation = fixture_evaluation()
+    # The MLP as shipped (a real, trained network to predict with) and an untrained Fashion CNN
+    # (the CAM code paths), each with the fixture's report and evaluation: nothing asserted here
+    # depends on what today's training produced.
     keras.utils.set_random_seed(0)
-    model = registry.get_spec("fashion_cnn").build()
-    model.save(folder / "fashion_cnn.keras")
-    facts = json.loads((SHIPPED / "fashion_mlp.json").read_text())
-    facts.update(model="fashion_cnn", title="Fashion CNN (CAM)", parameters=int(model.count_params()))
-    (folder / "fashion_cnn.json").write_text(json.dumps(facts))
-    shutil.copy(SHIPPED / "fashion_mlp_eval.npz", folder / "fashion_cnn_eval.npz")
+    cnn = registry.get_spec("fashion_cnn").build()
+    cnn.save(folder / "fashion_cnn.keras")
+    mlp = keras.saving.load_model(folder / "fashion_mlp.keras", compile=False)
+    for name, model in (("fashion_mlp", mlp), ("fashion_cnn", cnn)):
+        (folder / f"{name}.json").write_text(json.dumps(fixture_report(name, model, evaluation)))
+        evaluation.save(folder / f"{name}_eval.npz")
     # A transfer model's report without weights or eval file: the fine-tuning mark, error paths.
     history = {"loss": [1.0, 0.6, 0.5, 0.4, 0.3], "val_loss": [0.9, 0.7, 0.6, 0.55, 0.5],
                "accuracy": [0.6, 0.8, 0.85, 0.9, 0.92], "val_accuracy": [0.6, 0.75, 0.8, 0.82, 0.84],
                "fine_tune_starts_at_epoch": [3]}
+    facts = fixture_report("fashion_mlp", mlp, evaluation)
     flowers = dict(facts, model="flowers_mobilenet", title="Flowers MobileNetV2 (transfer)",
                    dataset="flowers", classes=list(registry.get_spec("flowers_mobilenet").labels),
                    history=history, epochs_run=5, best_epoch=5)
@@ -123,7 +178,7 @@ def test_report_shows_the_json_figures_and_the_overfitting(weights_dir):
     assert metrics["Test accuracy"] == f"{facts['test']['accuracy']:.2%}"
     assert metrics["Parameters"] == f"{facts['parameters']:,}"
     verdict = overfitting(facts["history"])
-    assert verdict.overfits  # the MLP's validation loss turns up at epoch 25
+    assert verdict.overfits and verdict.best_val_epoch == 4  # as the fixture's history says
     assert any(f"after epoch {verdict.best_val_epoch}" in w for w in texts(at.warning))
     table = at.dataframe[0].value
     assert list(table["class"]) == facts["classes"] and len(table) == 10
@@ -134,11 +189,11 @@ def test_report_cell_gallery_follows_the_picker_and_a_click(weights_dir):
     at.selectbox(key="report_model").set_value("fashion_mlp")
     ok(at.run())
     labels = registry.get_spec("fashion_mlp").labels
-    results = load_eval(weights_dir / "fashion_mlp_eval.npz")
+    results = Evaluation.load(weights_dir / "fashion_mlp_eval.npz")
     at.selectbox(key="report_cell_fashion_mlp").set_value((6, 0))
     ok(at.run())
     assert "Actual Shirt, predicted as T-shirt/top" in texts(at.subheader)
-    expected = len(images_for_cell(results, 6, 0))
+    expected = int(np.sum((results.y_true == 6) & (results.y_pred == 0)))
     assert expected > 12
     assert len(at.image[0].value) == 12  # the gallery shows 12 at a time
     assert any(c.startswith(f"{expected} test images in this cell") for c in texts(at.caption))
@@ -148,7 +203,7 @@ def test_report_cell_gallery_follows_the_picker_and_a_click(weights_dir):
                                              "customdata": [a, p, 0, 0]})
     assert "Actual Coat, predicted as Pullover" in texts(at.subheader)
     assert at.selectbox(key="report_cell_fashion_mlp").value == (a, p)  # the picker follows
-    shown = min(12, len(images_for_cell(results, a, p)))
+    shown = min(12, int(np.sum((results.y_true == a) & (results.y_pred == p))))
     assert len(at.image[0].value) == shown
     # The picker still works after the click.
     at.selectbox(key="report_cell_fashion_mlp").set_value((8, 8))
@@ -161,7 +216,17 @@ def test_report_cam_gallery_and_diagonal_without_the_dataset(monkeypatch):
     at.selectbox(key="report_model").set_value("fashion_cnn")
     ok(at.run())
     assert at.toggle(key="report_show_cam").value is True
-    assert len(at.image[0].value) == 12  # overlays computed, no exception
+    overlays = at.image[0].value
+    assert len(overlays) == 12 and not any("could not" in w for w in texts(at.warning))
+    assert all(c.startswith("#") for c in at.image[0].captions)
+    at.toggle(key="report_show_cam").set_value(False)
+    ok(at.run())
+    plain = at.image[0].value
+    # the pictures with the toggle on are heat maps, not the plain images a failed CAM falls back to
+    assert len(plain) == 12 and not set(plain) & set(overlays)
+    at.toggle(key="report_show_cam").set_value(True)
+    ok(at.run())
+    assert at.image[0].value == overlays  # and the same maps again
     from vision import data
 
     monkeypatch.setattr(data, "fashion_mnist_dir", lambda: None)
@@ -190,8 +255,8 @@ def test_mistakes_silhouette_equals_sklearn(weights_dir):
     at.selectbox(key="mistakes_model").set_value("fashion_mlp")
     at.slider(key="mistakes_k").set_value(4)
     ok(at.run())
-    embeddings = load_eval(weights_dir / "fashion_mlp_eval.npz").embeddings.astype(np.float64)
-    reduced = PCA(n_components=20, random_state=0).fit_transform(
+    embeddings = Evaluation.load(weights_dir / "fashion_mlp_eval.npz").embeddings.astype(np.float64)
+    reduced = PCA(n_components=min(20, *embeddings.shape), random_state=0).fit_transform(
         StandardScaler().fit_transform(embeddings))
     labels = KMeans(n_clusters=4, n_init=10, random_state=0).fit_predict(reduced)
     metrics = {m.label: m.value for m in at.metric}
@@ -199,12 +264,12 @@ def test_mistakes_silhouette_equals_sklearn(weights_dir):
     assert metrics["Clusters"] == "4"
     assert len([e for e in at.expander if e.label.startswith("Cluster ")]) == 4
     predicted = {f"Misclassified as {registry.get_spec('fashion_mlp').labels[c]}"
-                 for c in np.unique(load_eval(weights_dir / "fashion_mlp_eval.npz").y_pred[
-                     load_eval(weights_dir / "fashion_mlp_eval.npz").misclassified])}
+                 for c in np.unique(Evaluation.load(weights_dir / "fashion_mlp_eval.npz").y_pred[
+                     Evaluation.load(weights_dir / "fashion_mlp_eval.npz").misclassified])}
     assert predicted == {e.label.split(":")[0] for e in at.expander if e.label.startswith("Misc")}
     # Clicking a point shows that mistake beside the map.
     click(at, "mistakes_map_fashion_mlp", {"x": 0, "y": 0, "customdata": 7})
-    index = int(load_eval(weights_dir / "fashion_mlp_eval.npz").misclassified[7])
+    index = int(Evaluation.load(weights_dir / "fashion_mlp_eval.npz").misclassified[7])
     assert any(f"Test image #{index}" in m for m in texts(at.markdown))
 
 
@@ -213,15 +278,30 @@ def test_mistakes_dbscan_and_missing_eval():
     at.radio(key="mistakes_method").set_value("DBSCAN")
     ok(at.run())
     assert at.slider(key="mistakes_eps_fashion_mlp").value > 0
+    suggestion = next(b.label for b in at.button if b.key == "mistakes_suggest_eps")
+    at.slider(key="mistakes_min_samples").set_value(3)
+    ok(at.run())
+    label = next(b.label for b in at.button if b.key == "mistakes_suggest_eps")
+    assert "3 min samples" in label and label != suggestion
     at.button(key="mistakes_suggest_eps").click()
     ok(at.run())
+    suggested = float(label.rsplit("(", 1)[1].rstrip(")"))
+    assert at.slider(key="mistakes_eps_fashion_mlp").value == pytest.approx(suggested, abs=0.011)
     at.selectbox(key="mistakes_model").set_value("doodle_cnn")
     ok(at.run())
     assert any("doodle_cnn_eval.npz is missing" in w for w in texts(at.warning))
 
 
 # ---------------------------------------------------------------- Compare models
-def test_compare_one_column_per_model():
+def keras_top1(path: Path, x: np.ndarray) -> str:
+    """The top class of one image for a model file, read by Keras itself."""
+    import keras
+
+    model = keras.saving.load_model(path, compile=False)
+    return registry.get_spec(path.stem).labels[int(np.argmax(model(x[None], training=False)[0]))]
+
+
+def test_compare_one_column_per_model(weights_dir, monkeypatch):
     at = ok(app("compare.py").run())
     at.selectbox(key="compare_fashion_mnist_sample").set_value(6)  # a trouser
     ok(at.run())
@@ -230,14 +310,20 @@ def test_compare_one_column_per_model():
     assert any("Fashion deep CNN is not trained yet" in w for w in texts(at.warning))
     answers = [m for m in texts(at.markdown) if m.startswith("Top answer")]
     assert len(answers) == 2  # the MLP and the (untrained) CNN
-    # The disagreement note and the answers agree with each other.
-    labels = [a.split("**")[1] for a in answers]
-    if len(set(labels)) > 1:
-        assert any(w.startswith("The models disagree") for w in texts(at.warning))
+    # Each column's answer and the note, against the two models run here on the same sample.
+    with np.load(weights_dir / "fashion_samples.npz") as samples:
+        x = samples["images"][6].astype(np.float32)[..., None]
+    expected = [keras_top1(weights_dir / f"{name}.keras", x) for name in ("fashion_mlp", "fashion_cnn")]
+    assert [a.split("**")[1] for a in answers] == expected
+    if len(set(expected)) > 1:
+        assert any(w.startswith("The models disagree") for w in texts(at.warning)) and not at.success
     else:
-        assert any("models agree" in s for s in texts(at.success))
-    assert len(at.image) >= 2  # the input, and the CNN's CAM
+        assert texts(at.success) == [f"All 2 models agree: **{expected[0]}**."]
+    assert [c for i in at.image for c in i.captions][-1].startswith(f"CAM of {expected[1]}")
 
+    pictures = (np.random.default_rng(3).uniform(0, 255, (2, 224, 224, 3))).astype(np.uint8)
+    monkeypatch.setattr(loaders, "samples", lambda dataset: [(p, f"photo_{i}.jpg", "daisy")
+                                                             for i, p in enumerate(pictures)])
     at.radio(key="compare_dataset").set_value("flowers")
     ok(at.run())
     assert texts(at.subheader) == [s.title for s in registry.models_for_dataset("flowers")]
@@ -382,7 +468,7 @@ def test_walkthrough_real_first_layer():
 
 # ---------------------------------------------------------------- the figure helpers
 def test_clicked_cell_reads_every_form_the_browser_sends():
-    from ui.study import clicked_cell, clicked_custom
+    from ui.charts import clicked_cell, clicked_custom
 
     labels = ["a", "b", "c"]
     def event(point):
@@ -398,7 +484,7 @@ def test_clicked_cell_reads_every_form_the_browser_sends():
 
 
 def test_confusion_figure_has_one_clickable_point_per_cell():
-    from ui.study import confusion_figure
+    from ui.charts import confusion_figure
 
     matrix = np.array([[5, 1, 0], [2, 7, 0], [0, 0, 9]])
     figure = confusion_figure(matrix, ["a", "b", "c"], selected=(1, 0))

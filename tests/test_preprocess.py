@@ -68,6 +68,7 @@ def doodles() -> np.ndarray:
 
 
 # ---------------------------------------------------------------- Fashion-MNIST
+@pytest.mark.data
 def test_fashion_photo_comes_back_close_to_the_dataset_image(fashion_test_images):
     results = [fashion_from_photo(as_photo(image)) for image in fashion_test_images]
     error = mean_abs_error([r.model_input[..., 0] for r in results], fashion_test_images)
@@ -78,6 +79,7 @@ def test_fashion_photo_comes_back_close_to_the_dataset_image(fashion_test_images
     assert step_names(first) == ["original", "grayscale", "inverted", "cropped", "28x28 input"]
 
 
+@pytest.mark.data
 def test_fashion_item_fills_the_frame_and_is_light_on_black(fashion_test_images):
     photo = as_photo(fashion_test_images[1], jpeg_quality=None)
     image = fashion_from_photo(photo).model_input[..., 0]
@@ -86,6 +88,7 @@ def test_fashion_item_fills_the_frame_and_is_light_on_black(fashion_test_images)
     assert image[0, 0] == 0 and image[rows, cols].mean() > 100
 
 
+@pytest.mark.data
 def test_fashion_photo_on_a_dark_background_is_not_inverted(fashion_test_images):
     big = cv2.resize(fashion_test_images[0], (280, 280), interpolation=cv2.INTER_CUBIC)
     dark = cv2.copyMakeBorder(big, 50, 50, 50, 50, cv2.BORDER_CONSTANT, value=0)
@@ -95,6 +98,7 @@ def test_fashion_photo_on_a_dark_background_is_not_inverted(fashion_test_images)
     assert error < 15
 
 
+@pytest.mark.data
 def test_fashion_ignores_jpeg_noise_and_a_grey_background(fashion_test_images):
     photo = as_photo(fashion_test_images[2], jpeg_quality=None).astype(np.int16)
     noisy = photo * 0.8 + np.random.default_rng(0).normal(0, 6, photo.shape)  # grey paper
@@ -116,6 +120,7 @@ def test_photo_of_only_background_noise_is_refused():
 
 
 # ---------------------------------------------------------------- Quick, Draw!
+@pytest.mark.data
 def test_doodle_canvas_comes_back_close_to_the_dataset_image(doodles):
     results = [doodle_from_canvas(as_canvas(image)) for image in doodles]
     error = mean_abs_error([r.model_input[..., 0] for r in results], doodles)
@@ -126,6 +131,7 @@ def test_doodle_canvas_comes_back_close_to_the_dataset_image(doodles):
     assert step_names(first) == ["drawing", "ink (paper removed)", "ink mask", "cropped", "28x28 input"]
 
 
+@pytest.mark.data
 def test_a_thicker_pen_gives_nearly_the_same_doodle(doodles):
     subset = doodles[:100]
     normal = [as_canvas(image) for image in subset]
@@ -219,6 +225,7 @@ def test_big_photos_are_shown_small():
         assert max(step.image.shape[:2]) <= 512 and step.image.dtype == np.uint8
 
 
+@pytest.mark.data
 def test_dataset_image_is_used_as_it_is(doodles):
     result = dataset_image_input(doodles[0])
     assert result.model_input.shape == (28, 28, 1) and result.model_input.dtype == np.float32
@@ -226,6 +233,7 @@ def test_dataset_image_is_used_as_it_is(doodles):
     assert step_names(result) == ["28x28 input"]
 
 
+@pytest.mark.data
 def test_preprocess_dispatches_by_kind(doodles):
     canvas = as_canvas(doodles[0])
     assert set(PREPROCESSORS) == {"fashion", "doodle", "photo"}

@@ -1,6 +1,7 @@
 """The registry describes every model truthfully, and the compiled prediction call agrees with
 Keras."""
 
+import inspect
 import os
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from fixture_models import gap_cnn
 from vision.errors import UnknownModelError, WeightsMissingError
 from vision.models import Predictor, load_model, top_k_from_probabilities
 from vision.preprocess import PREPROCESSORS
-from vision import registry
+from vision import architectures, registry
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize("name", [n for n, s in registry.MODELS.items() if s.trained_here])
 def test_registry_entry_matches_its_architecture(name):
     spec = registry.get_spec(name)
-    model = spec.build()
+    build = getattr(architectures, spec.architecture)
+    # the architecture, not its pretrained weights: nothing is read from the Keras cache
+    model = build(pretrained=False) if "pretrained" in inspect.signature(build).parameters else build()
     assert tuple(model.input_shape[1:]) == spec.input_shape
     assert model.output_shape[-1] == spec.num_classes
     assert spec.preprocessing in PREPROCESSORS
@@ -30,6 +33,7 @@ def test_registry_entry_matches_its_architecture(name):
     assert model.get_layer("probabilities").get_config()["activation"] == "softmax"
 
 
+@pytest.mark.data  # the pretrained ImageNet weights, from the Keras cache
 def test_imagenet_entry_has_1000_labels_and_a_cam_layer():
     spec = registry.get_spec("imagenet_mobilenet")
     assert spec.num_classes == 1000 and not spec.trained_here
@@ -64,11 +68,17 @@ def test_top_k_is_sorted_and_labelled():
     assert len(top_k_from_probabilities(probs, ("a", "b", "c", "d"), k=10).labels) == 4
 
 
-def test_every_dataset_opens_with_one_of_its_own_models():
+def test_every_dataset_is_registered_and_opens_with_one_of_its_own_models():
     datasets = {spec.dataset for spec in registry.MODELS.values()}
-    assert set(registry.DEFAULT_MODELS) == datasets
-    for dataset, name in registry.DEFAULT_MODELS.items():
-        assert registry.get_spec(name).dataset == dataset
+    assert set(registry.DATASETS) == datasets
+    for name, dataset in registry.DATASETS.items():
+        assert dataset.name == name
+        assert registry.get_spec(dataset.default_model).dataset == name
+        assert dataset.default_model in [spec.name for spec in dataset.models]
+        assert (ROOT / dataset.page).is_file()
+        assert set(dataset.labels) == set(dataset.models[0].labels)
+    with pytest.raises(UnknownModelError, match="no dataset called 'mnist'"):
+        registry.get_dataset("mnist")
 
 
 def test_preloading_loads_each_model_once_default_models_first(monkeypatch):
@@ -76,7 +86,7 @@ def test_preloading_loads_each_model_once_default_models_first(monkeypatch):
 
     specs = {name: registry.get_spec(name) for name in ("fashion_mlp", "fashion_cnn")}
     monkeypatch.setattr(registry, "MODELS", specs)
-    monkeypatch.setattr(registry, "DEFAULT_MODELS", {"fashion_mnist": "fashion_cnn"})
+    monkeypatch.setattr(registry, "DATASETS", {"fashion_mnist": registry.DATASETS["fashion_mnist"]})
     monkeypatch.setenv("VISION_LAB_PRELOAD", "1")
     loaded = []
     real_load = Predictor.load.__func__

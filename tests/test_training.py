@@ -12,6 +12,7 @@ from vision import train
 from vision.registry import get_spec
 
 QUICK = {"epochs": 1, "limit": 48}
+pytestmark = pytest.mark.data  # a few steps on slices of the real datasets
 
 
 @pytest.mark.parametrize("name", train.TRAINABLE)

@@ -145,3 +145,16 @@ def test_real_first_layer_without_bias_and_without_conv():
     np.testing.assert_array_equal(biases, 0)
     with pytest.raises(ValueError):
         w.real_first_layer(keras.Model(inputs, keras.layers.Dense(1)(inputs)))
+
+
+def test_truncate_cuts_towards_zero():
+    values = w.truncate(np.array([7 / 9, 1.0, -1 / 9, 0.29, -0.001, 5 / 9]))
+    assert [f"{v:.2f}" for v in values] == ["0.77", "1.00", "-0.11", "0.29", "0.00", "0.55"]
+    assert float(w.truncate(0.999)) == 0.99
+
+
+def test_flip_pixel_copies():
+    image = -np.ones((3, 3))
+    flipped = w.flip_pixel(image, 1, 2)
+    assert flipped[1, 2] == 1 and image[1, 2] == -1 and flipped.sum() == -7
+    assert w.flip_pixel(flipped, 1, 2)[1, 2] == -1

@@ -8,7 +8,7 @@ import pytest
 from sklearn import metrics as skm
 
 from vision import data
-from vision.evaluate import evaluate
+from vision.evaluation import evaluate
 from vision.models import Predictor, load_model
 from vision.registry import MODELS, WEIGHTS_DIR, get_spec
 from vision.train import load_training_data
@@ -21,7 +21,7 @@ TARGETS = {
     "flowers_mobilenet": 0.920,
     "flowers_scratch": 0.700,
 }
-pytestmark = pytest.mark.weights
+pytestmark = [pytest.mark.weights, pytest.mark.data]
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,9 @@ import numpy as np
 import streamlit as st
 
 from vision import registry
+from vision.data import TestImages
+from vision.errors import VisionLabError
+from vision.evaluation import Evaluation
 
 log = logging.getLogger("vision_lab")
 
@@ -46,22 +49,17 @@ def predictor(name: str):
 
 
 def explainer(name: str, layer: str | None = None):
-    """The explainer of a model's layer, built and warmed up once per (model, layer): classic CAM
-    on the model's CAM layer when it allows it, Grad-CAM on any other layer; None for a model
+    """The explainer of a model's layer, built and warmed up once per (model, layer), as
+    `vision.explain.explainer_for` chooses it (its `method` says which); None for a model
     without conv layers. `layer` None means the registry's CAM layer."""
     return _explainer(name, layer or registry.get_spec(name).cam_layer)
 
 
 @st.cache_resource(show_spinner="Preparing the heat map...")
 def _explainer(name: str, layer: str | None):
-    from vision import explain
+    from vision.explain import explainer_for
 
-    model = predictor(name).model
-    spec = registry.get_spec(name)
-    if layer == spec.cam_layer:
-        explainer_ = explain.explainer_for(model, spec)
-    else:
-        explainer_ = explain.GradCAM(model, layer)
+    explainer_ = explainer_for(predictor(name).model, registry.get_spec(name), layer)
     if explainer_ is not None:
         explainer_.warm_up()
     return explainer_
@@ -92,7 +90,7 @@ def start_preloading() -> threading.Thread | None:
         return None
 
     # the models the pages open with first, the others after them
-    first = [registry.get_spec(name) for name in registry.DEFAULT_MODELS.values()]
+    first = [registry.get_spec(dataset.default_model) for dataset in registry.DATASETS.values()]
     order = first + [spec for spec in registry.MODELS.values() if spec not in first]
 
     def preload() -> None:
@@ -145,18 +143,21 @@ def metrics(name: str) -> dict[str, Any] | None:
     return _metrics(name, file_version(registry.get_spec(name).metrics_path))
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _fashion_samples(path: str, version: float) -> tuple[np.ndarray, np.ndarray] | None:
-    if version < 0:
-        return None
-    with np.load(path) as data:
-        return data["images"], data["labels"]
+@st.cache_data(show_spinner="Loading the samples...", max_entries=8)
+def _samples(dataset: str, version: float) -> list | None:
+    return registry.get_dataset(dataset).source.samples()
 
 
-def fashion_samples() -> tuple[np.ndarray, np.ndarray] | None:
-    """The Fashion-MNIST test images shipped with the weights: (images, labels) or None."""
-    path = registry.WEIGHTS_DIR / "fashion_samples.npz"
-    return _fashion_samples(str(path), file_version(path))
+def samples(dataset: str) -> list[tuple[np.ndarray, str, str]] | None:
+    """A dataset's gallery as (pixels, caption, class name), or None when none is at hand
+    (Fashion's is shipped with the weights; the others come from their data when it is here)."""
+    return _samples(dataset, _samples_version(dataset))
+
+
+def _samples_version(dataset: str) -> float:
+    # The shipped Fashion samples are rewritten by training: their file is part of the key.
+    path = registry.get_dataset(dataset).source.samples_path()
+    return 0.0 if path is None else file_version(path)
 
 
 # Per-image results, cached as data so that moving a slider (opacity, k, colour scale) reruns the
@@ -168,42 +169,97 @@ def probabilities(name: str, model_input: np.ndarray) -> np.ndarray:
 
 
 @st.cache_data(show_spinner="Computing the heat map...", max_entries=64)
-def explanation(name: str, model_input: np.ndarray, class_index: int, layer: str | None = None):
+def explanation(name: str, model_input: np.ndarray, class_index: int, layer: str | None = None,
+                against: int | None = None):
     """The heat map of one model-ready image for one class: CAM / Grad-CAM on `layer`, or on the
-    model's default layer when None. None for a model without conv layers."""
+    model's default layer when None. With `against`, the contrast "why `class_index` and not
+    `against`": the map of the score logit[class_index] - logit[against]. None for a model
+    without conv layers."""
     explainer_ = explainer(name, layer)
     if explainer_ is None:
         return None
-    return explainer_.explain(model_input, int(class_index))
+    if against is None:
+        return explainer_.explain(model_input, int(class_index))
+    from vision.explain import contrast_target
+
+    target = contrast_target(explainer_.num_classes, int(class_index), int(against))
+    return explainer_.explain(model_input, target=target)
 
 
 @st.cache_data(show_spinner=False)
-def conv_layers(name: str) -> list[str]:
-    """The layers of a model whose feature maps a heat map can be computed on, input to output."""
-    from vision.explain import conv_layer_names
+def feature_map_layers(name: str) -> list[str]:
+    """The layers of a model with feature maps, input to output: those the Layers page shows and
+    a heat map can be computed on."""
+    from vision.activations import feature_map_layer_names
 
-    return conv_layer_names(predictor(name).model)
+    return feature_map_layer_names(predictor(name).model)
 
 
 def method_name(name: str, layer: str | None = None) -> str:
-    """ "CAM" or "Grad-CAM": the method `explanation(name, ..., layer)` uses."""
-    from vision.explain import CAM
-
-    return "CAM" if isinstance(explainer(name, layer), CAM) else "Grad-CAM"
+    """ "CAM" or "Grad-CAM": the method `explanation(name, ..., layer)` uses, as its explainer
+    says."""
+    return explainer(name, layer).method
 
 
 @st.cache_data(show_spinner=False)
-def thumbnail(dataset: str) -> np.ndarray | None:
-    """A small picture of what a dataset's models look at, or None when no image is at hand
-    (doodles and flowers are never shipped: they come from the dataset when it is here)."""
-    from vision import data
+def _cover(dataset: str, version: float) -> np.ndarray | None:
+    return registry.get_dataset(dataset).source.cover()
 
-    if dataset == "fashion_mnist":
-        samples = fashion_samples()
-        return None if samples is None else 255 - samples[0][-5]  # dark on white, like a photo
-    if dataset == "quickdraw" and data.quickdraw_dir() is not None:
-        return 255 - np.load(data.quickdraw_dir() / "cat.npy", mmap_mode="r")[0]
-    if dataset in ("flowers", "imagenet") and data.flowers_dir() is not None:
-        first = data.flower_file_splits()["test"].files[0 if dataset == "flowers" else -1]
-        return data.load_flower_image(first, 96)
-    return None
+
+def cover(dataset: str) -> np.ndarray | None:
+    """A small picture of what a dataset's models look at, or None when no image is at hand."""
+    return _cover(dataset, _samples_version(dataset))
+
+
+# ---------------------------------------------------------------- test-set evaluations
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _evaluation(path: str, version: float, classes: int) -> Evaluation:
+    import dataclasses
+
+    evaluation_ = Evaluation.load(path)
+    if evaluation_.num_classes is None:  # a file written before the class count was stored
+        evaluation_ = dataclasses.replace(evaluation_, num_classes=classes)
+    return evaluation_
+
+
+def evaluation(name: str) -> Evaluation:
+    """The model's test predictions (`weights/MODEL_eval.npz`); raises WeightsMissingError with a
+    plain message when it is missing or unreadable. Shared and never mutated."""
+    return _evaluation(*evaluation_version(name), registry.get_spec(name).num_classes)
+
+
+def evaluation_version(name: str) -> tuple[str, float]:
+    """What identifies the current evaluation file (path and modification time), for cache keys."""
+    path = registry.get_spec(name).eval_path
+    return str(path), file_version(path)
+
+
+@st.cache_resource(show_spinner="Reading the test images...", max_entries=8)
+def _test_images(name: str, path: str, version: float) -> TestImages:
+    return TestImages(registry.get_dataset(registry.get_spec(name).dataset).source, evaluation(name))
+
+
+def test_images(name: str) -> TestImages:
+    """Finds a model's test images again (the datasets load once per server)."""
+    return _test_images(name, *evaluation_version(name))
+
+
+def top_k(name: str, model_input: np.ndarray, k: int = 5):
+    """The k most probable classes of one model-ready image (`vision.models.TopK`), from the
+    cached probabilities."""
+    from vision.models import top_k_from_probabilities
+
+    return top_k_from_probabilities(probabilities(name, model_input), registry.get_spec(name).labels, k)
+
+
+def heat_map(name: str, model_input: np.ndarray, class_index: int) -> np.ndarray | None:
+    """The heat map (H, W) in [0, 1] of one image for one class on the model's default layer;
+    None when the model has no conv layer or its explainer cannot be built."""
+    if registry.get_spec(name).cam_layer is None:
+        return None
+    try:
+        explained = explanation(name, model_input, int(class_index))
+    except (VisionLabError, ValueError):
+        log.warning("no heat map for %s", name, exc_info=True)
+        return None
+    return None if explained is None else explained.heatmap

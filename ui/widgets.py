@@ -11,15 +11,14 @@ import streamlit as st
 
 from ui import loaders
 from ui.charts import top_k_bars
-from vision.errors import VisionLabError
+from vision.errors import EmptyCanvasError, VisionLabError
 from vision.images import decode_image
-from vision.registry import ModelSpec
+from vision.registry import ModelSpec, get_dataset
 
 if TYPE_CHECKING:
     from vision.preprocess import Preprocessed
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
-SAMPLES_PER_FLOWER = 4
 DRAWING_KEY = "doodle_canvas"            # st.session_state: the latest canvas, RGBA uint8
 DRAWING_JSON_KEY = "doodle_canvas_json"  # st.session_state: its strokes, to draw them again
 # the image sources a picker offers
@@ -63,53 +62,6 @@ def _decoded(data: bytes) -> np.ndarray:
     return decode_image(data)
 
 
-@st.cache_data(show_spinner="Loading the sample photos...")
-def flower_samples() -> list[tuple[np.ndarray, str, str]] | None:
-    """A few test photos per flower class as (pixels, caption, label), or None without the data."""
-    from vision import data
-
-    if data.flowers_dir() is None:
-        return None
-    test = data.flower_file_splits()["test"]
-    samples = []
-    for index, name in enumerate(data.FLOWER_CLASSES):
-        for file in [f for f, y in zip(test.files, test.y) if y == index][:SAMPLES_PER_FLOWER]:
-            samples.append((data.load_flower_image(file), file.split("/")[-1], name))
-    return samples
-
-
-@st.cache_data(show_spinner="Loading the sample doodles...")
-def doodle_samples(per_class: int = 2) -> list[tuple[np.ndarray, str, str]] | None:
-    """A few test doodles per class as (pixels, caption, label), or None without the data."""
-    from vision import data
-
-    if data.quickdraw_dir() is None:
-        return None
-    images, labels = data.load_doodle_arrays()
-    rows = data.doodle_test_indices()
-    samples = []
-    for index, name in enumerate(data.DOODLE_CLASSES):
-        for row in [r for r in rows if labels[r] == index][:per_class]:
-            samples.append((images[row], f"test doodle {int(row)}", name))
-    return samples
-
-
-def _samples(dataset: str) -> list[tuple[np.ndarray, str, str]] | None:
-    if dataset == "fashion_mnist":
-        shipped = loaders.fashion_samples()
-        if shipped is None:
-            return None
-        from vision.data import FASHION_CLASSES
-
-        images, labels = shipped
-        return [(image, f"test image {i}", FASHION_CLASSES[y]) for i, (image, y) in enumerate(zip(images, labels))]
-    if dataset in ("flowers", "imagenet"):
-        return flower_samples()
-    if dataset == "quickdraw":
-        return doodle_samples()
-    return None
-
-
 def chosen_image(dataset: str, key: str, start_with_sample: bool = False) -> InputImage | None:
     """The image to work on: an upload, a sample from a gallery, a surprise sample, or (for
     doodles) the current drawing of the Doodle page. None until there is one.
@@ -118,9 +70,10 @@ def chosen_image(dataset: str, key: str, start_with_sample: bool = False) -> Inp
     data is on this machine, otherwise the page invites an upload. Doodles start from the current
     drawing when there is one; `start_with_sample` starts the other datasets from a sample.
     """
-    samples = _samples(dataset)
+    spec = get_dataset(dataset)
+    samples = loaders.samples(dataset)
     gallery = [SAMPLE, SURPRISE] if samples else []
-    if dataset == "quickdraw":
+    if spec.drawn:
         drawing = st.session_state.get(DRAWING_KEY)
         sources = ([CURRENT_DRAWING] if drawing is not None else []) + gallery + [UPLOAD_DRAWING]
     else:
@@ -130,14 +83,13 @@ def chosen_image(dataset: str, key: str, start_with_sample: bool = False) -> Inp
             st.session_state[f"{key}_source"] = SAMPLE
     source = st.radio("Image", sources, horizontal=True, key=f"{key}_source",
                       label_visibility="collapsed")
-    if dataset == "quickdraw" and drawing is None:
+    if spec.drawn and drawing is None:
         st.caption("Draw something on the Doodle page and it appears here as *Current drawing*.")
     if source == CURRENT_DRAWING:
         return InputImage(np.asarray(drawing), "your drawing")
     if source in (UPLOAD, UPLOAD_DRAWING):
-        if not samples and dataset in ("flowers", "imagenet"):
-            st.caption("Sample photos appear here when the flower dataset is on this machine "
-                       "(`$VISION_LAB_DATA/flowers`).")
+        if not samples and spec.source.samples_hint:
+            st.caption(spec.source.samples_hint)
         return uploaded_image(f"{key}_upload", "Upload a drawing (dark ink on white)"
                               if source == UPLOAD_DRAWING else UPLOAD)
     if source == SURPRISE:
@@ -168,6 +120,12 @@ def model_choice(specs: Sequence[ModelSpec], key: str, default: str | None = Non
     return by_name[name]
 
 
+def not_trained_message(spec: ModelSpec) -> str:
+    """What to say about a model whose weights are missing."""
+    return (f"{spec.title} is not trained yet: its weights are missing. "
+            f"Train it with `python -m vision.train {spec.name}`.")
+
+
 def loaded_predictor(spec: ModelSpec):
     """The cached predictor of a model, or None with a warning (weights missing or unreadable)."""
     try:
@@ -196,20 +154,38 @@ def prepared_input(image: InputImage, preprocessing: str) -> "Preprocessed":
     return preprocess(preprocessing, image.pixels)
 
 
-def page_input(dataset: str, key: str, prompt: str, icon: str) -> PageInput:
-    """The input row of a prediction page (image source on the left, model picker on the right),
-    the model loaded and the image preprocessed. Stops the page with a plain message when there
-    is nothing to predict yet: weights missing, no image, or an image that cannot be used."""
-    from vision.registry import DEFAULT_MODELS, models_for_dataset
+def page_image(dataset: str, key: str, prompt: str, icon: str | None = None,
+               start_with_sample: bool = False) -> InputImage:
+    """The image source of a page (`chosen_image`); stops the page with `prompt` until there is
+    an image."""
+    image = chosen_image(dataset, key=key, start_with_sample=start_with_sample)
+    if image is None:
+        st.info(prompt, icon=icon)
+        st.stop()
+    return image
 
-    source, model = st.columns([3, 2])
+
+def page_input(dataset: str | None, key: str, prompt: str, icon: str, spec: ModelSpec | None = None,
+               where=None, start_with_sample: bool = False) -> PageInput:
+    """The input of a prediction page: the image source and the model (a picker on the right of
+    the image source, or `spec` when the page chose it), the model loaded and the image
+    preprocessed. `where` is the container of the image source when the page lays it out itself.
+
+    Stops the page with a plain message when there is nothing to predict yet: weights missing, no
+    image, or an image that cannot be used (an empty drawing invites one).
+    """
+    if spec is None:
+        source, model = st.columns([3, 2])
+        with model:
+            specs = get_dataset(dataset).models
+            spec = model_choice(specs, key=f"{key}_model",
+                                default=get_dataset(dataset).default_model) \
+                if len(specs) > 1 else specs[0]
+            st.caption(spec.description)
+    else:
+        source = where if where is not None else st.container()
     with source:
-        image = chosen_image(dataset, key=key)
-    with model:
-        specs = models_for_dataset(dataset)
-        spec = model_choice(specs, key=f"{key}_model", default=DEFAULT_MODELS.get(dataset)) \
-            if len(specs) > 1 else specs[0]
-        st.caption(spec.description)
+        image = chosen_image(dataset or spec.dataset, key=key, start_with_sample=start_with_sample)
     if loaded_predictor(spec) is None:  # weights missing: the warning says what to do
         st.stop()
     if image is None:
@@ -218,6 +194,9 @@ def page_input(dataset: str, key: str, prompt: str, icon: str) -> PageInput:
     try:
         with st.spinner("Preparing the photo..."):
             prepared = prepared_input(image, spec.preprocessing)
+    except EmptyCanvasError as err:
+        st.info(f"Draw something on the Doodle page first. {err}", icon=":material/draw:")
+        st.stop()
     except VisionLabError as err:
         show_error(err)
         st.stop()

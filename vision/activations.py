@@ -8,12 +8,11 @@ linear bottleneck, conv -> BN) is shown after the BN. Pooling layers are shown a
 
     extractor = ActivationExtractor(model)           # build once
     for layer in extractor(image):                   # one forward pass
-        grid = tile_maps(normalise_maps(layer.maps))
+        grid = vision.heatmaps.tile_maps(vision.heatmaps.normalise_maps(layer.maps))
 """
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 
@@ -25,10 +24,11 @@ import tensorflow as tf  # noqa: E402
 
 from keras import layers  # noqa: E402
 
+from vision.models import symbolic_input  # noqa: E402
+
 _CONV = (layers.Conv2D, layers.DepthwiseConv2D, layers.SeparableConv2D)
 _POOL = (layers.MaxPooling2D, layers.AveragePooling2D)
 _ACTIVATION = (layers.ReLU, layers.Activation, layers.LeakyReLU, layers.ELU, layers.PReLU)
-SCALES = ("per_map", "per_layer", "shared")
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,14 @@ class LayerActivation:
         return int(self.maps.shape[-1])
 
 
-def activation_layer_names(model: keras.Model) -> list[str]:
-    """The conv and pooling layers of a model, input to output, conv layers after their activation
-    (see the module docstring)."""
+def feature_map_layer_names(model: keras.Model) -> list[str]:
+    """The layers of a model with feature maps, input to output: its conv layers (after their
+    activation, see the module docstring) and pooling layers whose output is larger than 1x1.
+
+    The one rule for "layers with feature maps": the Layers page shows these, and these are the
+    layers a heat map can be computed on (a 1x1 output, such as MobileNet v1's 1x1 conv
+    classifier, cannot localise anything).
+    """
     return [name for name, _ in _activation_layers(model)]
 
 
@@ -59,10 +64,18 @@ def _activation_layers(model: keras.Model) -> list[tuple[str, str]]:
     found = []
     for layer in model.layers:
         if isinstance(layer, _CONV):
-            found.append((_after_activation(layer, in_model).name, "conv"))
+            found.append((_after_activation(layer, in_model), "conv"))
         elif isinstance(layer, _POOL):
-            found.append((layer.name, "pool"))
-    return found
+            found.append((layer, "pool"))
+    return [(layer.name, kind) for layer, kind in found if _has_maps(layer)]
+
+
+def _has_maps(layer: keras.layers.Layer) -> bool:
+    try:
+        shape = layer.output.shape
+    except (AttributeError, ValueError):  # a layer used several times has no single output
+        return False
+    return len(shape) == 4 and not (shape[1] == 1 and shape[2] == 1)
 
 
 def _after_activation(layer: keras.layers.Layer, in_model: set[int]) -> keras.layers.Layer:
@@ -86,7 +99,7 @@ def _after_activation(layer: keras.layers.Layer, in_model: set[int]) -> keras.la
 
 class ActivationExtractor:
     """One multi-output model and its compiled call, built once, returning the feature maps of
-    `layer_names` (default: `activation_layer_names(model)`) for one image."""
+    `layer_names` (default: `feature_map_layer_names(model)`) for one image."""
 
     def __init__(self, model: keras.Model, layer_names: list[str] | None = None):
         kinds = dict(_activation_layers(model))
@@ -105,7 +118,7 @@ class ActivationExtractor:
             outputs.append(output)
         self._kinds = [kinds.get(name, _kind_of(model.get_layer(name))) for name in self.layer_names]
         self.input_shape = tuple(model.input_shape[1:])
-        self._model = keras.Model(_symbolic_input(model), outputs)
+        self._model = keras.Model(symbolic_input(model), outputs)
         signature = [tf.TensorSpec((1, *self.input_shape), tf.float32)]
         self._forward = tf.function(lambda x: self._model(x, training=False),
                                     input_signature=signature)
@@ -126,63 +139,3 @@ class ActivationExtractor:
 
 def _kind_of(layer: keras.layers.Layer) -> str:
     return "pool" if isinstance(layer, _POOL) else "conv"
-
-
-def normalise_maps(maps: np.ndarray, scale: str = "per_map",
-                   value_range: tuple[float, float] | None = None) -> np.ndarray:
-    """Feature maps (H, W, C) scaled to [0, 1] float32 for display.
-
-    Args:
-        maps: (H, W, C) (or (H, W)) activations.
-        scale: "per_map" stretches every channel to its own min..max (shows each map's pattern),
-            "per_layer" uses the min..max of the whole layer (shows which maps are strong),
-            "shared" uses `value_range` (to compare layers or images on one scale).
-        value_range: (lo, hi), required for "shared".
-    Returns:
-        float32 array of the same shape; constant maps become zeros.
-    """
-    maps = np.asarray(maps, dtype=np.float32)
-    if scale == "per_map":
-        lo = maps.min(axis=(0, 1), keepdims=True)
-        hi = maps.max(axis=(0, 1), keepdims=True)
-    elif scale == "per_layer":
-        lo, hi = maps.min(), maps.max()
-    elif scale == "shared":
-        if value_range is None:
-            raise ValueError('scale="shared" needs value_range=(lo, hi).')
-        lo, hi = (np.float32(v) for v in value_range)
-    else:
-        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    span = np.asarray(hi - lo, np.float32)
-    safe = np.where(span > 1e-12, span, 1.0)
-    out = np.where(span > 1e-12, (maps - lo) / safe, 0.0)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
-def tile_maps(maps01: np.ndarray, columns: int | None = None, pad: int = 1,
-              pad_value: float = 1.0) -> np.ndarray:
-    """All channels of (H, W, C) maps as one grid image (float32), row by row.
-
-    `columns` defaults to ceil(sqrt(C)); cells are separated by `pad` pixels of `pad_value`, and
-    unused cells of the last row are filled with it too. Output: (rows*(H+pad)-pad, cols*(W+pad)-pad).
-    """
-    maps01 = np.asarray(maps01, dtype=np.float32)
-    if maps01.ndim == 2:
-        maps01 = maps01[..., None]
-    height, width, count = maps01.shape
-    columns = max(1, min(columns or math.ceil(math.sqrt(count)), count))
-    rows = math.ceil(count / columns)
-    grid = np.full((rows * (height + pad) - pad, columns * (width + pad) - pad), pad_value,
-                   np.float32)
-    for index in range(count):
-        row, col = divmod(index, columns)
-        top, left = row * (height + pad), col * (width + pad)
-        grid[top:top + height, left:left + width] = maps01[..., index]
-    return grid
-
-
-def _symbolic_input(model: keras.Model):
-    # `model.input` fails on Sequential models in Keras 3 and a one-element list warns on every
-    # call of a one-input model, so pass the tensor itself when there is one.
-    inputs = model.inputs
-    return inputs[0] if len(inputs) == 1 else inputs

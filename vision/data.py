@@ -284,3 +284,299 @@ def _stratified_split(y: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
         parts.append(np.sort(part))
     parts.append(np.sort(rest))
     return parts
+
+
+# ---------------------------------------------------------------- what each dataset offers the app
+Sample = tuple[np.ndarray, str, str]  # (pixels, caption, class name) of one gallery picture
+
+
+class DatasetSource:
+    """Where one dataset's pictures come from, for training and for the app: its training data,
+    its gallery samples and cover picture, and how an evaluation file refers to its test images.
+    One subclass per dataset, named by its `DatasetSpec` in `vision.registry`."""
+
+    classes: tuple[str, ...] = ()
+    samples_hint: str | None = None  # said where the gallery would be, while the data is missing
+    # where a dataset read from the shared data folder goes: its sub-folder, what it holds, and
+    # what to put there
+    shared_folder: str | None = None
+    what = how = ""
+
+    @property
+    def missing_hint(self) -> str:
+        """How to get the data."""
+        if self.shared_folder is None:
+            return "The images of this test set are not available."
+        return (f"The {self.what} are not on this machine: put {self.how} in "
+                f"`{shared_data_dir() / self.shared_folder}` (or set VISION_LAB_DATA) to see them.")
+
+    def available(self) -> bool:
+        """Whether the dataset's images are on this machine."""
+        return False
+
+    def training_data(self, limit: int | None = None) -> Dataset:
+        """Train, validation and test images (N, H, W, C); `limit` keeps a seeded slice of each
+        split (for quick tests of the training code)."""
+        raise ValueError(f"the models of {type(self).__name__} are not trained here")
+
+    def samples(self) -> list[Sample] | None:
+        """Pictures for the page's gallery, or None when none is at hand."""
+        return None
+
+    def samples_path(self) -> Path | None:
+        """The file of samples shipped with the weights, if the dataset has one."""
+        return None
+
+    def cover(self) -> np.ndarray | None:
+        """A small picture of what the dataset's models look at (dark on light, for the home
+        page's cards), or None."""
+        return None
+
+    def ship_samples(self, data: Dataset, out_dir: Path) -> None:
+        """Write the samples shipped with the weights (most datasets ship none)."""
+
+    def test_references(self, data: Dataset, misclassified: np.ndarray) -> dict[str, np.ndarray]:
+        """What the evaluation file stores to find each test image again."""
+        return {}
+
+    def test_images(self, references, indices: np.ndarray,
+                    memo: dict) -> list[np.ndarray | None]:
+        """The pixels of test images by index, from the evaluation file's `references` and the
+        dataset when it is here; None for an image that is not available. `memo` is a dict the
+        caller keeps between calls (loaded arrays, decoded photos)."""
+        return [None] * len(indices)
+
+    def needs_dataset(self, references, indices: np.ndarray) -> bool:
+        """Whether showing these test images needs the dataset (they are not all shipped)."""
+        return len(np.ravel(indices)) > 0
+
+
+class TestImages:
+    """Finds the pixels of a model's test images again, from what its evaluation file refers to
+    (`references`: a `vision.evaluation.Evaluation`), through its dataset's source. Nothing is
+    downloaded; what is loaded is kept for the next call."""
+
+    __test__ = False  # not a pytest class, despite its name
+
+    def __init__(self, source: DatasetSource, references):
+        self.source = source
+        self.references = references
+        self._memo: dict = {}
+
+    def missing_message(self, need_dataset: bool = True) -> str | None:
+        """One line on how to get the images, or None when they are all here."""
+        if not need_dataset or self.source.available():
+            return None
+        return self.source.missing_hint
+
+    def needs_dataset(self, test_indices: np.ndarray) -> bool:
+        """Whether showing these test images needs the dataset (they are not all shipped)."""
+        return self.source.needs_dataset(self.references, test_indices)
+
+    def images(self, test_indices: np.ndarray) -> list[np.ndarray | None]:
+        """The pixels of each test image (28x28 uint8, or 224x224x3 uint8 for flowers); None for
+        an image that is not available here."""
+        indices = np.asarray(test_indices, dtype=np.int64).ravel()
+        return self.source.test_images(self.references, indices, self._memo)
+
+
+def _with_channel(data: Dataset, limit: int | None) -> Dataset:
+    parts = [_slice(s, limit) for s in (data.train, data.val, data.test)]
+    return Dataset(data.name, data.classes, *[Split(p.x[..., None], p.y) for p in parts])
+
+
+def _slice(split: Split, limit: int | None) -> Split:
+    if limit is None or limit >= len(split):
+        return split
+    keep = np.sort(np.random.default_rng(TRAINING_SLICE_SEED).permutation(len(split))[:limit])
+    return Split(split.x[keep], split.y[keep])
+
+
+TRAINING_SLICE_SEED = 42  # the training seed: a slice is the same in every run
+FASHION_SAMPLES_FILE = "fashion_samples.npz"
+FASHION_SAMPLES_PER_CLASS = 4
+
+
+class FashionMNIST(DatasetSource):
+    """Fashion-MNIST: the gallery is shipped with the weights (MIT-licensed), and so are the
+    pixels of each model's mistakes; the rest of the test set comes from the installed dataset."""
+
+    classes = FASHION_CLASSES
+    missing_hint = ("The correctly classified Fashion-MNIST images are not shipped with the app: "
+                    "install Fashion-MNIST (`sudo apt-get install dataset-fashion-mnist`) to see them.")
+
+    def available(self) -> bool:
+        return fashion_mnist_dir() is not None
+
+    def training_data(self, limit=None):
+        return _with_channel(load_fashion_mnist(), limit)
+
+    def samples_path(self) -> Path:
+        from vision import registry
+
+        return registry.WEIGHTS_DIR / FASHION_SAMPLES_FILE
+
+    def samples(self):
+        path = self.samples_path()
+        if not path.is_file():
+            return None
+        with np.load(path) as shipped:
+            images, labels = shipped["images"], shipped["labels"]
+        return [(image, f"test image {i}", self.classes[int(y)])
+                for i, (image, y) in enumerate(zip(images, labels))]
+
+    def cover(self):
+        samples = self.samples()
+        return None if not samples else 255 - samples[-5][0]  # dark on white, like a photo
+
+    def ship_samples(self, data, out_dir):
+        picks = np.concatenate([np.flatnonzero(data.test.y == c)[:FASHION_SAMPLES_PER_CLASS]
+                                for c in range(len(data.classes))])
+        np.savez_compressed(out_dir / FASHION_SAMPLES_FILE, images=data.test.x[picks, ..., 0],
+                            labels=data.test.y[picks], test_indices=picks)
+
+    def test_references(self, data, misclassified):
+        return {"misclassified_images": data.test.x[misclassified, ..., 0].astype(np.uint8)}
+
+    def test_images(self, references, indices, memo):
+        out: list[np.ndarray | None] = [None] * len(indices)
+        shipped = references.misclassified_images
+        if shipped is not None:
+            for i, position in enumerate(references.mistake_positions(indices)):
+                if position >= 0:
+                    out[i] = shipped[position]
+        missing = [i for i, image in enumerate(out) if image is None]
+        if not missing or not self.available():
+            return out
+        if "x_test" not in memo:
+            _, _, x_test, y_test = load_fashion_mnist_arrays()
+            # The eval file was written for this very test set; refuse a different one.
+            same = len(y_test) == len(references.y_true) and not np.any(y_test != references.y_true)
+            memo["x_test"] = x_test if same else None
+        if memo["x_test"] is None:
+            return out
+        for i in missing:
+            out[i] = np.asarray(memo["x_test"][int(indices[i])], dtype=np.uint8)
+        return out
+
+    def needs_dataset(self, references, indices):
+        if references.misclassified_images is not None:
+            return bool(np.any(references.mistake_positions(indices) < 0))
+        return len(np.ravel(indices)) > 0
+
+
+class QuickDraw(DatasetSource):
+    """Quick, Draw! doodles: read from the shared data folder when they are here; an evaluation
+    file refers to each test doodle by its row."""
+
+    classes = DOODLE_CLASSES
+    SAMPLES_PER_CLASS = 2
+
+    shared_folder, what, how = "quickdraw", "doodles", "the Quick, Draw! `<class>.npy` files"
+
+    def available(self) -> bool:
+        return quickdraw_dir() is not None
+
+    def training_data(self, limit=None):
+        return _with_channel(load_doodles(), limit)
+
+    def samples(self):
+        if not self.available():
+            return None
+        images, labels = load_doodle_arrays()
+        rows = doodle_test_indices()
+        return [(images[row], f"test doodle {int(row)}", name)
+                for index, name in enumerate(self.classes)
+                for row in [r for r in rows if labels[r] == index][:self.SAMPLES_PER_CLASS]]
+
+    def cover(self):
+        folder = quickdraw_dir()
+        return None if folder is None else 255 - np.load(folder / "cat.npy", mmap_mode="r")[0]
+
+    def test_references(self, data, misclassified):
+        return {"test_rows": doodle_test_indices().astype(np.int32)}
+
+    def test_images(self, references, indices, memo):
+        if references.test_rows is None or not self.available():
+            return [None] * len(indices)
+        if "arrays" not in memo:
+            memo["arrays"] = load_doodle_arrays()[0]
+        rows = references.test_rows[np.asarray(indices, dtype=np.int64)]
+        return [np.asarray(memo["arrays"][int(row)], dtype=np.uint8) for row in rows]
+
+
+class Flowers(DatasetSource):
+    """The flower photos: read from the shared data folder when they are here; an evaluation file
+    refers to each test photo by its file name."""
+
+    classes = FLOWER_CLASSES
+    SAMPLES_PER_CLASS = 4
+    cover_index = 0
+    samples_hint = ("Sample photos appear here when the flower dataset is on this machine "
+                    "(`$VISION_LAB_DATA/flowers`).")
+
+    shared_folder, what, how = "flowers", "flower photos", "the flowers-recognition folders"
+
+    def available(self) -> bool:
+        return flowers_dir() is not None
+
+    def training_data(self, limit=None):
+        splits = flower_file_splits()
+        parts = []
+        for key in ("train", "val", "test"):
+            split = splits[key]
+            keep = np.arange(len(split))
+            if limit is not None and limit < len(split):
+                keep = np.sort(np.random.default_rng(TRAINING_SLICE_SEED).permutation(len(split))[:limit])
+            images = np.stack([load_flower_image(split.files[i]) for i in keep])
+            parts.append(Split(images, split.y[keep]))
+            print(f"  loaded {len(keep)} {key} photos", flush=True)
+        return Dataset("flowers", FLOWER_CLASSES, *parts)
+
+    def samples(self):
+        if not self.available():
+            return None
+        test = flower_file_splits()["test"]
+        return [(load_flower_image(file), file.split("/")[-1], name)
+                for index, name in enumerate(FLOWER_CLASSES)
+                for file in [f for f, y in zip(test.files, test.y) if y == index][:self.SAMPLES_PER_CLASS]]
+
+    def cover(self):
+        if not self.available():
+            return None
+        return load_flower_image(flower_file_splits()["test"].files[self.cover_index], 96)
+
+    def test_references(self, data, misclassified):
+        return {"test_files": np.array(flower_file_splits()["test"].files)}
+
+    def test_images(self, references, indices, memo):
+        if references.test_files is None or not self.available():
+            return [None] * len(indices)
+        out = []
+        for index in np.asarray(indices, dtype=np.int64):
+            if int(index) not in memo:
+                try:
+                    memo[int(index)] = load_flower_image(str(references.test_files[index]))
+                except (OSError, ValueError):  # a photo removed or damaged since training
+                    memo[int(index)] = None
+            out.append(memo[int(index)])
+        return out
+
+
+class ImageNetPhotos(Flowers):
+    """ImageNet itself is not here: the gallery borrows the flower photos (any photo will do)."""
+
+    classes = ()
+    cover_index = -1
+
+    def training_data(self, limit=None):
+        return DatasetSource.training_data(self, limit)
+
+    def test_references(self, data, misclassified):
+        return {}
+
+    def test_images(self, references, indices, memo):
+        return [None] * len(indices)
+
+    def available(self) -> bool:
+        return flowers_dir() is not None

@@ -8,11 +8,16 @@ channels of the chosen layer:
 - `CAM`: the class's column of the `logits` dense kernel (models with global average pooling
   followed by a single dense layer).
 
+The score explained is `target . logits` for a vector of class weights: one class (one-hot), or
+"why this class and not that one" (+1 / -1). The layers that can be explained are those with
+feature maps (`vision.activations.feature_map_layer_names`), the same the Layers page shows.
+
 Both work on the pre-softmax score: a saturated softmax has near-zero gradients and gives blank maps.
 
     explainer = GradCAM(model, "out_relu")   # build once, call many times
     heatmap = explainer(image)               # (H, W) float32 in [0, 1], predicted class
-    overlay = overlay_heatmap(image.astype(np.uint8), heatmap)
+    contrast = explainer.explain(image, target=contrast_target(10, 3, 6))  # why 3 and not 6
+    overlay = vision.heatmaps.overlay_heatmap(image, heatmap)   # drawing needs no TensorFlow
 """
 
 from __future__ import annotations
@@ -22,19 +27,14 @@ from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import cv2  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from vision.errors import VisionLabError  # noqa: E402
-from vision.models import logits_tensor  # noqa: E402
-
-# Layers whose 4-D output is not a learned feature map: input handling, augmentation, resizing
-# (preprocessing), dropout and noise (identity at inference), padding and cropping (reshaping).
-_NON_FEATURE_MODULES = ("keras.src.layers.preprocessing", "keras.src.layers.regularization",
-                        "keras.src.layers.reshaping")
-
+from vision.activations import feature_map_layer_names  # noqa: E402
+from vision.heatmaps import scale_to_size  # noqa: E402
+from vision.models import logits_tensor, symbolic_input  # noqa: E402
 
 class CAMNotSupportedError(VisionLabError, ValueError):
     """Classic CAM asked of a model that does not end in global average pooling + one dense layer."""
@@ -45,35 +45,25 @@ class Explanation:
     """A heat map and what it explains."""
 
     heatmap: np.ndarray  # float32 (H, W) in [0, 1], at the input's resolution
-    class_index: int
+    class_index: int  # the class explained (for a contrast: the class with the largest weight)
     probability: float  # softmax probability of `class_index`
-    logit: float  # the pre-softmax score the map explains
+    logit: float  # the score the map explains: target . logits
+    method: str  # "CAM" or "Grad-CAM"
+    target: np.ndarray | None = None  # the class weights of the score, (classes,) float32
 
 
-def conv_layer_names(model: keras.Model) -> list[str]:
-    """Names of the layers whose 4-D output can be explained, input to output (for a layer picker).
-
-    Input, preprocessing/augmentation, dropout and padding layers are left out, and so are 1x1
-    outputs (e.g. MobileNet v1's 1x1 conv classifier), which cannot localise anything.
-    """
-    names = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        if type(layer).__module__.startswith(_NON_FEATURE_MODULES):
-            continue
-        try:
-            shape = layer.output.shape
-        except (AttributeError, ValueError):  # a layer used several times has no single output
-            continue
-        if len(shape) == 4 and not (shape[1] == 1 and shape[2] == 1):
-            names.append(layer.name)
-    return names
+def contrast_target(num_classes: int, for_class: int, against_class: int) -> np.ndarray:
+    """Class weights for "why `for_class` and not `against_class`": +1 and -1, so the map shows
+    the evidence that raises one class's score above the other's."""
+    target = np.zeros(num_classes, np.float32)
+    target[int(for_class)] += 1.0
+    target[int(against_class)] -= 1.0
+    return target
 
 
 def last_conv_layer_name(model: keras.Model) -> str:
-    """The last layer with a spatial (4-D) output: the default layer to explain, as in tf-keras-vis."""
-    names = conv_layer_names(model)
+    """The last layer with feature maps: the default layer to explain, as in tf-keras-vis."""
+    names = feature_map_layer_names(model)
     if not names:
         raise ValueError(f"{model.name} has no layer with a spatial (4-D) output to explain.")
     return names[-1]
@@ -83,14 +73,16 @@ class Explainer:
     """Base class: the heat-map pipeline for one (model, layer), built once at construction.
 
     The feature/logit model and its compiled call (fixed input signature) are built here, so that
-    calling the explainer again costs one forward (and backward) pass, no tracing. Subclasses
-    override `channel_weights` only.
+    calling the explainer again costs one forward (and backward) pass, no tracing, whatever the
+    target. The score explained is `target . logits`: a one-hot target explains one class, a
+    +1/-1 target a contrast between two. Subclasses set `method` and override `channel_weights`.
 
     Args:
         model: a model ending in `Activation("softmax", name="probabilities")`.
-        layer_name: the layer to explain; None picks the last layer with a 4-D output.
+        layer_name: the layer to explain; None picks the last layer with feature maps.
     """
 
+    method = "Grad-CAM"
     uses_gradients = True
 
     def __init__(self, model: keras.Model, layer_name: str | None = None):
@@ -101,63 +93,83 @@ class Explainer:
         except ValueError:
             raise ValueError(
                 f"{model.name} has no layer called {self.layer_name!r}; "
-                f"layers that can be explained: {', '.join(conv_layer_names(model))}.") from None
+                f"layers that can be explained: {', '.join(feature_map_layer_names(model))}.") from None
         if len(layer.output.shape) != 4:
             raise ValueError(f"Layer {self.layer_name!r} has no spatial (4-D) output to explain.")
         self.input_shape = tuple(model.input_shape[1:])
         # One model that returns both the feature maps and the logits: the gradient tape then sees
         # the path between them. Flat models make deep backbone layers reachable from the input.
-        self._feature_model = keras.Model(_symbolic_input(model), [layer.output, logits_tensor(model)])
+        self._feature_model = keras.Model(symbolic_input(model), [layer.output, logits_tensor(model)])
+        self.num_classes = int(self._feature_model.outputs[1].shape[-1])
         signature = [tf.TensorSpec((1, *self.input_shape), tf.float32),
-                     tf.TensorSpec((), tf.int32)]
+                     tf.TensorSpec((self.num_classes,), tf.float32),
+                     tf.TensorSpec((), tf.bool)]
         self._forward = tf.function(self._features_and_gradients, input_signature=signature)
 
-    def _features_and_gradients(self, image, class_index):
+    def _features_and_gradients(self, image, target, predicted):
         with tf.GradientTape() as tape:
             features, logits = self._feature_model(image, training=False)
-            # class_index < 0 means "the predicted class"; chosen inside the graph, so one trace.
-            index = tf.where(class_index < 0, tf.argmax(logits[0], output_type=tf.int32), class_index)
-            score = logits[0, index]
+            # `predicted` means "one-hot of the predicted class": chosen inside the graph, so the
+            # predicted class, any class and any contrast all share one trace.
+            top = tf.one_hot(tf.argmax(logits[0]), self.num_classes, dtype=logits.dtype)
+            weights = tf.where(predicted, top, tf.cast(target, logits.dtype))
+            score = tf.reduce_sum(weights * logits[0])
         gradients = tape.gradient(score, features) if self.uses_gradients else tf.zeros_like(features)
-        return features[0], gradients[0], logits[0], index
+        return features[0], gradients[0], logits[0], weights
 
     def channel_weights(self, feature_maps: np.ndarray, gradients: np.ndarray,
-                        class_index: int) -> np.ndarray:
-        """One weight per channel of `feature_maps` (h, w, K) for `class_index`: shape (K,)."""
+                        target: np.ndarray) -> np.ndarray:
+        """One weight per channel of `feature_maps` (h, w, K) for the class weights `target`
+        (classes,): shape (K,). `gradients` are those of `target . logits`."""
         raise NotImplementedError
 
     def warm_up(self) -> None:
         """Trace the compiled call once (about half a second on MobileNetV2), so that the first
         heat map a user asks for costs one forward and backward pass."""
-        self._forward(tf.zeros((1, *self.input_shape), tf.float32), tf.constant(-1, tf.int32))
+        self._forward(tf.zeros((1, *self.input_shape), tf.float32),
+                      tf.zeros((self.num_classes,), tf.float32), tf.constant(True))
 
-    def explain(self, image: np.ndarray, class_index: int | None = None) -> Explanation:
+    def explain(self, image: np.ndarray, class_index: int | None = None,
+                target: np.ndarray | None = None) -> Explanation:
         """The heat map of one model-ready image (H, W, C), 0-255 pixels, with its class and score.
 
         Args:
             image: one image at the model's input shape (a 2-D array for one-channel models).
             class_index: the class to explain; None explains the predicted class.
+            target: class weights (classes,) instead of a class: the map explains the score
+                `target . logits` (see `contrast_target`).
         Raises:
-            ValueError: wrong image shape or class index out of range.
+            ValueError: wrong image shape, class index out of range, or a target of the wrong size.
         """
         batch = self._as_batch(image)
-        num_classes = int(self._feature_model.outputs[1].shape[-1])
-        if class_index is not None and not 0 <= int(class_index) < num_classes:
-            raise ValueError(f"class_index must be in [0, {num_classes}), got {class_index}.")
-        target = -1 if class_index is None else int(class_index)
-        features, gradients, logits, index = self._forward(tf.constant(batch), tf.constant(target))
-        features, logits, index = features.numpy(), logits.numpy(), int(index.numpy())
-        weights = np.asarray(self.channel_weights(features, gradients.numpy(), index), np.float32)
-        cam = np.maximum(np.tensordot(features, weights, axes=([-1], [0])), 0.0)
+        if target is not None:
+            if class_index is not None:
+                raise ValueError("give either class_index or target, not both")
+            weights = np.asarray(target, np.float32).reshape(-1)
+            if weights.shape != (self.num_classes,) or not np.all(np.isfinite(weights)):
+                raise ValueError(f"target must hold {self.num_classes} finite class weights.")
+        elif class_index is not None:
+            if not 0 <= int(class_index) < self.num_classes:
+                raise ValueError(f"class_index must be in [0, {self.num_classes}), got {class_index}.")
+            weights = np.eye(self.num_classes, dtype=np.float32)[int(class_index)]
+        else:
+            weights = np.zeros(self.num_classes, np.float32)
+        features, gradients, logits, used = self._forward(
+            tf.constant(batch), tf.constant(weights), tf.constant(target is None and class_index is None))
+        features, logits, used = features.numpy(), logits.numpy(), used.numpy().astype(np.float32)
+        channel = np.asarray(self.channel_weights(features, gradients.numpy(), used), np.float32)
+        cam = np.maximum(np.tensordot(features, channel, axes=([-1], [0])), 0.0)
         # Relative, not absolute: a random or badly scaled network has tiny but meaningful maps,
         # while a map that is only rounding residue of cancelling terms must stay blank.
-        magnitude = np.tensordot(np.abs(features), np.abs(weights), axes=([-1], [0])).max()
+        magnitude = np.tensordot(np.abs(features), np.abs(channel), axes=([-1], [0])).max()
         if cam.max() <= 1e-5 * magnitude:
             cam = np.zeros_like(cam)
-        heatmap = scale_to_input(cam, self.input_shape[:2])
+        heatmap = scale_to_size(cam, self.input_shape[:2])
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()
-        return Explanation(heatmap, index, float(probabilities[index]), float(logits[index]))
+        index = int(np.argmax(used))
+        return Explanation(heatmap, index, float(probabilities[index]), float(used @ logits),
+                           self.method, used)
 
     def __call__(self, image: np.ndarray, class_index: int | None = None) -> np.ndarray:
         """The heat map (H, W) float32 in [0, 1] of one image; see `explain`."""
@@ -176,7 +188,7 @@ class GradCAM(Explainer):
     """Grad-CAM (Selvaraju et al. 2017): channel weights are the spatially averaged gradients of
     the class logit with respect to the layer's feature maps. Works with any layer of any CNN."""
 
-    def channel_weights(self, feature_maps, gradients, class_index):
+    def channel_weights(self, feature_maps, gradients, target):
         return gradients.mean(axis=(0, 1))
 
 
@@ -189,6 +201,7 @@ class CAM(Explainer):
         CAMNotSupportedError: the model does not have that structure (use GradCAM instead).
     """
 
+    method = "CAM"
     uses_gradients = False
 
     def __init__(self, model: keras.Model, layer_name: str | None = None):
@@ -200,8 +213,8 @@ class CAM(Explainer):
         super().__init__(model, gap_input_layer.name)
         self._kernel = np.asarray(keras.ops.convert_to_numpy(model.get_layer("logits").kernel))
 
-    def channel_weights(self, feature_maps, gradients, class_index):
-        return self._kernel[:, class_index]
+    def channel_weights(self, feature_maps, gradients, target):
+        return self._kernel @ target  # linear in the class weights, as the score is
 
 
 def _gap_input_layer(model: keras.Model) -> keras.layers.Layer:
@@ -226,59 +239,13 @@ def _producer(tensor) -> keras.layers.Layer:
     return tensor._keras_history.operation
 
 
-def explainer_for(model: keras.Model, spec) -> Explainer | None:
-    """The default explainer of a registered model: CAM where the spec allows it, else Grad-CAM on
-    the spec's `cam_layer`, None for a model without conv layers (the MLP)."""
-    if spec.supports_cam:
-        return CAM(model, spec.cam_layer)
-    if spec.cam_layer:
-        return GradCAM(model, spec.cam_layer)
-    return None
-
-
-def scale_to_input(cam: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize a non-negative map to (H, W) = `size` and divide by its maximum: float32 in [0, 1].
-    An all-zero map (no positive evidence anywhere) stays all zeros instead of becoming NaN."""
-    height, width = size
-    cam = cv2.resize(np.asarray(cam, np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-    cam = np.clip(cam, 0.0, None)
-    peak = float(cam.max())
-    if not np.isfinite(peak) or peak <= 0.0:
-        return np.zeros((height, width), np.float32)
-    return np.clip(cam / peak, 0.0, 1.0).astype(np.float32)
-
-
-def overlay_heatmap(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5,
-                    colormap: int = cv2.COLORMAP_JET) -> np.ndarray:
-    """Blend a [0, 1] heat map, coloured, over an image.
-
-    Args:
-        image: uint8 (H, W), (H, W, 1) grey or (H, W, 3) RGB, any resolution.
-        heatmap: float (h, w) in [0, 1], any resolution; resized to the image.
-        opacity: 0 returns the image (as RGB), 1 the coloured heat map.
-        colormap: an OpenCV colour map.
-    Returns:
-        uint8 RGB (H, W, 3).
-    """
-    if not 0.0 <= opacity <= 1.0:
-        raise ValueError(f"opacity must be in [0, 1], got {opacity}")
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
-    if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]
-    rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB) if image.ndim == 2 else image[..., :3]
-    height, width = rgb.shape[:2]
-    heat = cv2.resize(np.asarray(heatmap, np.float32), (width, height),
-                      interpolation=cv2.INTER_LINEAR)
-    heat = np.rint(np.clip(np.nan_to_num(heat), 0.0, 1.0) * 255).astype(np.uint8)
-    colour = cv2.cvtColor(cv2.applyColorMap(heat, colormap), cv2.COLOR_BGR2RGB)  # OpenCV is BGR
-    blend = (1.0 - opacity) * rgb.astype(np.float32) + opacity * colour.astype(np.float32)
-    return np.clip(np.rint(blend), 0, 255).astype(np.uint8)
-
-
-def _symbolic_input(model: keras.Model):
-    # `model.input` fails on Sequential models in Keras 3 and a one-element list warns on every
-    # call of a one-input model, so pass the tensor itself when there is one.
-    inputs = model.inputs
-    return inputs[0] if len(inputs) == 1 else inputs
+def explainer_for(model: keras.Model, spec, layer_name: str | None = None) -> Explainer | None:
+    """The explainer of a registered model's layer, the one place that decides the method: classic
+    CAM on the spec's `cam_layer` where the spec allows it, Grad-CAM on any other layer; None for
+    a model without conv layers (the MLP). `layer_name` None means the spec's `cam_layer`."""
+    layer_name = layer_name or spec.cam_layer
+    if layer_name is None:
+        return None
+    if spec.supports_cam and layer_name == spec.cam_layer:
+        return CAM(model, layer_name)
+    return GradCAM(model, layer_name)

@@ -54,6 +54,14 @@ def load_metrics(name: str) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def symbolic_input(model: keras.Model):
+    """The model's input tensor, to build a model on part of it (features, logits)."""
+    # `model.input` fails on Sequential models in Keras 3 and a one-element list warns on every
+    # call of a one-input model, so pass the tensor itself when there is one.
+    inputs = model.inputs
+    return inputs[0] if len(inputs) == 1 else inputs
+
+
 def logits_tensor(model: keras.Model):
     """The pre-softmax score: every registered model ends in a softmax layer named `probabilities`."""
     return model.get_layer("probabilities").input

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from vision.errors import DrawingTooSmallError, EmptyCanvasError, InvalidImageError
+from vision.heatmaps import border_pixels, bounding_box, map_onto_crop
 
 SIDE = 28                 # Fashion-MNIST and Quick, Draw! images are 28x28
 DISPLAY_SIDE = 512        # the longest side of the big pictures in `steps`
@@ -40,21 +41,52 @@ class Step:
 
 @dataclass(frozen=True)
 class Preprocessed:
-    """The model's input and how it was made."""
+    """The model's input, how it was made, and where it came from in the user's picture.
+
+    The model input shows the part `crop_box` = (top, bottom, left, right) of the user's picture
+    (its pixel edges, in the picture's own pixels), scaled by `scale` = (rows, columns) input
+    pixels per picture pixel, with the box's top-left corner at `offset` = (row, column) of the
+    input. So input coordinate = offset + scale * (picture coordinate - box corner), exactly: a
+    heat map of the input maps back onto the user's picture (`heatmap_on_crop`).
+    """
 
     model_input: np.ndarray   # float32 (H, W, C), raw 0-255 pixels, exactly what the model takes
     steps: tuple[Step, ...]   # from the original image to the model input, in order
+    crop_box: tuple[float, float, float, float]
+    scale: tuple[float, float]
+    offset: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def crop_size(self) -> tuple[float, float]:
+        top, bottom, left, right = self.crop_box
+        return bottom - top, right - left
+
+    def heatmap_on_crop(self, heatmap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        """A heat map of the model input (any resolution: it is first brought to the input's),
+        laid onto a picture of `crop_box` of shape (H, W), e.g. the "cropped" step."""
+        height, width = self.model_input.shape[:2]
+        heatmap = np.asarray(heatmap, np.float32)
+        if heatmap.shape != (height, width):
+            heatmap = cv2.resize(heatmap, (width, height), interpolation=cv2.INTER_LINEAR)
+        return map_onto_crop(heatmap, self.crop_size, self.scale, self.offset, shape)
 
 
 def photo_to_square(rgb: np.ndarray, size: int = 224) -> np.ndarray:
     """Resize so the shorter side is `size`, then crop the centre square: (size, size, 3) uint8."""
+    return _square_and_box(rgb, size)[0]
+
+
+def _square_and_box(rgb: np.ndarray, size: int):
+    """`photo_to_square`, with the square's box in the photo and the scale (rows, columns)."""
     height, width = rgb.shape[:2]
     scale = size / min(height, width)
     new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     resized = cv2.resize(rgb, (new_w, new_h), interpolation=interpolation)
     top, left = (new_h - size) // 2, (new_w - size) // 2
-    return np.ascontiguousarray(resized[top:top + size, left:left + size])
+    scale_y, scale_x = new_h / height, new_w / width
+    box = (top / scale_y, (top + size) / scale_y, left / scale_x, (left + size) / scale_x)
+    return np.ascontiguousarray(resized[top:top + size, left:left + size]), box, (scale_y, scale_x)
 
 
 # ---------------------------------------------------------------- Fashion-MNIST
@@ -67,7 +99,9 @@ def fashion_from_photo(rgb: np.ndarray) -> Preprocessed:
     Raises:
         InvalidImageError: no object stands out from the background.
     """
-    image = _shrink(_flatten_alpha(rgb), PHOTO_WORK_SIDE)  # enough for 28 px, and fast
+    original = _flatten_alpha(rgb)
+    image = _shrink(original, PHOTO_WORK_SIDE)  # enough for 28 px, and fast
+    shrink_y, shrink_x = (image.shape[0] / original.shape[0], image.shape[1] / original.shape[1])
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     light_background = np.median(_border(gray)) > 127
     ink = 255 - gray if light_background else gray
@@ -76,14 +110,16 @@ def fashion_from_photo(rgb: np.ndarray) -> Preprocessed:
     ink = _stretch(ink, background)
     top, bottom, left, right = _object_box(ink)
     cropped = ink[top:bottom, left:right]
-    model_image = _fit_in_square(cropped, SIDE, SIDE)
+    model_image, (size_h, size_w), offset = _fit_in_square(cropped, SIDE, SIDE)
     return Preprocessed(_as_input(model_image), (
         Step("original", _for_display(image)),
         Step("grayscale", _for_display(gray)),
         Step("inverted" if light_background else "background already dark", _for_display(ink)),
         Step("cropped", _for_display(cropped)),
         Step("28x28 input", model_image),
-    ))
+    ), crop_box=(top / shrink_y, bottom / shrink_y, left / shrink_x, right / shrink_x),
+        scale=(size_h / (bottom - top) * shrink_y, size_w / (right - left) * shrink_x),
+        offset=offset)
 
 
 def _object_box(ink: np.ndarray) -> tuple[int, int, int, int]:
@@ -97,7 +133,7 @@ def _object_box(ink: np.ndarray) -> tuple[int, int, int, int]:
         raise InvalidImageError(
             "We could not find an object in this photo. Photograph one piece of clothing on a "
             "plain background, filling most of the picture.")
-    return _bounding_box(mask)
+    return bounding_box(mask)
 
 
 # ---------------------------------------------------------------- Quick, Draw!
@@ -131,20 +167,26 @@ def doodle_from_canvas(image: np.ndarray) -> Preprocessed:
     """
     canvas = np.asarray(image, dtype=np.uint8)
     ink, mask = ink_mask(canvas)
-    top, bottom, left, right = _bounding_box(mask)
+    top, bottom, left, right = bounding_box(mask)
     if max(bottom - top, right - left) < MIN_DRAWING_FRACTION * max(ink.shape):
         raise DrawingTooSmallError(
             "This drawing is too small to read: it is only a dot. Draw the whole thing, "
             "filling most of the canvas.")
-    cropped = _pad_to_square(np.where(mask, ink, 0).astype(np.uint8)[top:bottom, left:right])
-    model_image = _redraw_strokes(cropped)
+    cropped, (pad_top, pad_left) = _pad_to_square(
+        np.where(mask, ink, 0).astype(np.uint8)[top:bottom, left:right])
+    model_image, scale, offset = _redraw_strokes(cropped)
+    side = cropped.shape[0]
+    # the ink was found on a copy at most INK_WORK_SIDE pixels wide: back to the user's pixels
+    shrink_y, shrink_x = ink.shape[0] / canvas.shape[0], ink.shape[1] / canvas.shape[1]
+    square_top, square_left = (top - pad_top) / shrink_y, (left - pad_left) / shrink_x
     return Preprocessed(_as_input(model_image), (
         Step("drawing", _for_display(_flatten_alpha(canvas))),
         Step("ink (paper removed)", _for_display(255 - ink)),
         Step("ink mask", _for_display(np.where(mask, 0, 255).astype(np.uint8))),
         Step("cropped", _for_display(cropped)),
         Step("28x28 input", model_image),
-    ))
+    ), crop_box=(square_top, square_top + side / shrink_y, square_left, square_left + side / shrink_x),
+        scale=(scale * shrink_y, scale * shrink_x), offset=offset)
 
 
 def ink_mask(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -267,18 +309,21 @@ def _ruled_lines(mask: np.ndarray) -> np.ndarray:
     return lines.astype(bool) & thin
 
 
-def _redraw_strokes(square: np.ndarray) -> np.ndarray:
-    """Give the strokes the dataset's pen width, then fit the drawing in 28x28."""
+def _redraw_strokes(square: np.ndarray) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """Give the strokes the dataset's pen width, then fit the drawing in 28x28. Returns the
+    28x28 image, the input pixels per square pixel, and where the square's corner lands in the
+    input (row, column; it may lie outside)."""
     shrink = square.shape[0] > _WORK_SIDE
     work = cv2.resize(square, (_WORK_SIDE, _WORK_SIDE),
                       interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     level = min(_WORK_LEVEL, 0.5 * float(np.percentile(work[work > 0], 90))) if work.any() else 1
-    mask = np.pad(work >= level, _WORK_SIDE // 8)  # the pad leaves room to grow
+    pad = _WORK_SIDE // 8
+    mask = np.pad(work >= level, pad)  # the pad leaves room to grow
     inside = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     outside = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     centre = mask & (inside >= cv2.dilate(inside, np.ones((3, 3), np.uint8)))
     width = 2 * float(np.median(inside[centre]))
-    top, bottom, left, right = _bounding_box(mask)
+    top, bottom, left, right = bounding_box(mask)
     extent = max(bottom - top, right - left)
     # Move every edge out (or in) by `grow` pixels so that the strokes end up STROKE_WIDTH wide
     # once the drawing spans DOODLE_FIT pixels: (width + 2 grow) / (extent + 2 grow).
@@ -289,12 +334,17 @@ def _redraw_strokes(square: np.ndarray) -> np.ndarray:
     to_centre = cv2.distanceTransform((~centre).astype(np.uint8), cv2.DIST_L2, 5)
     strokes = np.maximum(strokes, np.clip(width / 2 + grow + 0.5 - to_centre, 0, 1))
     strokes = strokes.astype(np.float32)
-    top, bottom, left, right = _bounding_box(strokes >= 0.5)
+    top, bottom, left, right = bounding_box(strokes >= 0.5)
     side = round(max(bottom - top, right - left) * SIDE / DOODLE_FIT)
     centre_xy = ((left + right - 1) / 2, (top + bottom - 1) / 2)
     centred = cv2.getRectSubPix(strokes, (side, side), centre_xy)
     small = cv2.resize(centred, (SIDE, SIDE), interpolation=cv2.INTER_AREA)
-    return np.rint(np.clip(small, 0, 1) * 255).astype(np.uint8)
+    # getRectSubPix puts the work image's pixel edge c - (side - 1) / 2 at the patch's edge 0;
+    # the square's edge 0 is at `pad` in the work image, which is `work_per_square` times larger.
+    to_input = SIDE / side
+    work_per_square = _WORK_SIDE / square.shape[0]
+    offset = tuple((pad - (c - (side - 1) / 2)) * to_input for c in centre_xy[::-1])
+    return np.rint(np.clip(small, 0, 1) * 255).astype(np.uint8), work_per_square * to_input, offset
 
 
 # ---------------------------------------------------------------- photos (MobileNetV2)
@@ -303,18 +353,21 @@ def photo_for_mobilenet(rgb: np.ndarray, size: int = 224) -> Preprocessed:
     image = _flatten_alpha(rgb)
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    square = photo_to_square(image, size)
+    square, crop_box, scale = _square_and_box(image, size)
     return Preprocessed(square.astype(np.float32), (
         Step("original", _for_display(image)),
         Step("resized and centre-cropped", square),
-    ))
+    ), crop_box=crop_box, scale=scale)
 
 
-def dataset_image_input(image28: np.ndarray) -> Preprocessed:
-    """A sample taken from a dataset (28x28 uint8) is already what the model expects."""
-    image = np.asarray(image28, dtype=np.uint8)
+def dataset_image_input(image: np.ndarray) -> Preprocessed:
+    """An image taken from a dataset (28x28 grey, or a 224x224 RGB test photo, uint8) is already
+    what the model expects."""
+    image = np.asarray(image, dtype=np.uint8)
     height, width = image.shape[:2]
-    return Preprocessed(_as_input(image), (Step(f"{height}x{width} input", image),))
+    model_input = image.astype(np.float32) if image.ndim == 3 else _as_input(image)
+    return Preprocessed(model_input, (Step(f"{height}x{width} input", image),),
+                        crop_box=(0.0, float(height), 0.0, float(width)), scale=(1.0, 1.0))
 
 
 PREPROCESSORS: dict[str, Callable[[np.ndarray], Preprocessed]] = {
@@ -345,9 +398,7 @@ def _flatten_alpha(image: np.ndarray) -> np.ndarray:
 
 def _border(image: np.ndarray) -> np.ndarray:
     """The pixels of the outer frame, 2% of the size thick (at least one pixel)."""
-    t = max(1, round(0.02 * min(image.shape[:2])))
-    return np.concatenate([image[:t].ravel(), image[-t:].ravel(),
-                           image[:, :t].ravel(), image[:, -t:].ravel()])
+    return border_pixels(image, max(1, round(0.02 * min(image.shape[:2])))).ravel()
 
 
 def _stretch(image: np.ndarray, black: float) -> np.ndarray:
@@ -364,25 +415,19 @@ def _drop_specks(mask: np.ndarray, min_area: float) -> np.ndarray:
     return keep[labels]
 
 
-def _bounding_box(mask: np.ndarray) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) of the True pixels, bottom and right excluded; 0s if none."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return 0, 0, 0, 0
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-
-
-def _pad_to_square(image: np.ndarray) -> np.ndarray:
-    """Centre the image on a black square as large as its longest side."""
+def _pad_to_square(image: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """Centre the image on a black square as large as its longest side; also the padding added
+    above and to the left."""
     height, width = image.shape[:2]
     side = max(height, width)
     top, left = (side - height) // 2, (side - width) // 2
     return cv2.copyMakeBorder(image, top, side - height - top, left, side - width - left,
-                              cv2.BORDER_CONSTANT, value=0)
+                              cv2.BORDER_CONSTANT, value=0), (top, left)
 
 
-def _fit_in_square(image: np.ndarray, fit: int, side: int) -> np.ndarray:
-    """Scale the longest side to `fit` pixels, keeping the shape, and centre on a black square."""
+def _fit_in_square(image: np.ndarray, fit: int, side: int):
+    """Scale the longest side to `fit` pixels, keeping the shape, and centre on a black square.
+    Returns the square, the (height, width) the image was resized to, and its (top, left)."""
     height, width = image.shape[:2]
     scale = fit / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -392,7 +437,7 @@ def _fit_in_square(image: np.ndarray, fit: int, side: int) -> np.ndarray:
     # An odd spare pixel goes above and to the left, as in Fashion-MNIST.
     top, left = (side - size[1] + 1) // 2, (side - size[0] + 1) // 2
     out[top:top + size[1], left:left + size[0]] = resized
-    return out
+    return out, (size[1], size[0]), (float(top), float(left))
 
 
 def _for_display(image: np.ndarray) -> np.ndarray:

@@ -1,7 +1,9 @@
-"""The model registry: one entry per model, the single place pages and tools ask about models.
+"""The registry: one entry per model and one per dataset, the single place pages and tools ask.
 
 Adding a model means adding one `ModelSpec` here (and, if it is trained, an architecture and a
-training recipe in `vision.train`), never editing pages.
+training recipe in `vision.train`), never editing pages. Adding a dataset means adding one
+`DatasetSpec` (and its `DatasetSource` in `vision.data`: how to load it, its samples, cover picture
+and test images) and, if it needs one, its page.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from importlib import import_module
 from typing import Callable
 
+from vision import data
 from vision.data import DOODLE_CLASSES, FASHION_CLASSES, FLOWER_CLASSES, PROJECT_ROOT, imagenet_classes
 from vision.errors import UnknownModelError
 
@@ -107,28 +110,66 @@ MODELS: dict[str, ModelSpec] = {
     )
 }
 
-DATASET_TITLES = {
-    "fashion_mnist": "Fashion-MNIST",
-    "quickdraw": "Quick, Draw!",
-    "flowers": "Flowers",
-    "imagenet": "ImageNet",
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Everything the app and the tools need to know about one dataset."""
+
+    name: str
+    title: str
+    page: str  # the app page where its models are tried, e.g. "pages/fashion.py"
+    default_model: str  # the model that page opens with (the others are a click away)
+    source: data.DatasetSource  # training data, gallery samples, cover picture, test images
+    drawn: bool = False  # users draw its pictures (the doodle canvas) rather than upload photos
+
+    @property
+    def models(self) -> list[ModelSpec]:
+        """The registered models trained on this dataset, in registry order."""
+        return [spec for spec in MODELS.values() if spec.dataset == self.name]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.models[0].labels if self.models else ()
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec("fashion_mnist", "Fashion-MNIST", "pages/fashion.py", "fashion_cnn",
+                    data.FashionMNIST()),
+        DatasetSpec("quickdraw", "Quick, Draw!", "pages/doodle.py", "doodle_cnn", data.QuickDraw(),
+                    drawn=True),
+        DatasetSpec("flowers", "Flowers", "pages/flowers.py", "flowers_mobilenet", data.Flowers()),
+        DatasetSpec("imagenet", "ImageNet", "pages/any_photo.py", "imagenet_mobilenet",
+                    data.ImageNetPhotos()),
+    )
 }
 
 
 def get_spec(name: str) -> ModelSpec:
     """The spec of a registered model; raises UnknownModelError for other names."""
+    return _entry(MODELS, name, "model")
+
+
+def get_dataset(name: str) -> DatasetSpec:
+    """The spec of a registered dataset; raises UnknownModelError for other names."""
+    return _entry(DATASETS, name, "dataset")
+
+
+def _entry(table: dict, name: str, kind: str):
     try:
-        return MODELS[name]
+        return table[name]
     except KeyError:
         raise UnknownModelError(
-            f"There is no model called {name!r}. Known models: {', '.join(MODELS)}.") from None
+            f"There is no {kind} called {name!r}. Known {kind}s: {', '.join(table)}.") from None
 
 
-# The model each dataset's page opens with (the others are a click away).
-DEFAULT_MODELS = {"fashion_mnist": "fashion_cnn", "quickdraw": "doodle_cnn",
-                  "flowers": "flowers_mobilenet", "imagenet": "imagenet_mobilenet"}
+def trained_models(dataset: str | None = None) -> list[str]:
+    """Names of the models trained here (not the pretrained ImageNet one), optionally of one
+    dataset, in registry order."""
+    specs = MODELS.values() if dataset is None else get_dataset(dataset).models
+    return [spec.name for spec in specs if spec.trained_here]
 
 
 def models_for_dataset(dataset: str) -> list[ModelSpec]:
     """The registered models trained on one dataset, in registry order."""
-    return [spec for spec in MODELS.values() if spec.dataset == dataset]
+    return get_dataset(dataset).models

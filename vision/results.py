@@ -7,7 +7,7 @@ import argparse
 import json
 
 from vision.data import PROJECT_ROOT
-from vision.registry import DATASET_TITLES, MODELS
+from vision.registry import MODELS, get_dataset
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -23,7 +23,7 @@ def results_table() -> str:
         per_class = facts["test"]["per_class"]
         macro_f1 = sum(row["f1"] for row in per_class) / len(per_class)
         rows.append(
-            f"| `{spec.name}` | {DATASET_TITLES[spec.dataset]} | {facts['parameters']:,} "
+            f"| `{spec.name}` | {get_dataset(spec.dataset).title} | {facts['parameters']:,} "
             f"| {facts['test']['accuracy']:.4f} | {macro_f1:.4f} | {facts['epochs_run']} "
             f"| {facts['training_seconds'] / 60:.1f} min |")
     return "\n".join(rows)

@@ -8,6 +8,7 @@ predictions and the embeddings of the mistakes). Seeds are fixed, so a run can b
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import platform
@@ -21,12 +22,11 @@ import numpy as np
 import tensorflow as tf
 
 from vision import data as datasets
-from vision.evaluate import Evaluation, evaluate
+from vision.evaluation import Evaluation, evaluate
 from vision.models import Predictor
-from vision.registry import WEIGHTS_DIR, ModelSpec, get_spec
+from vision.registry import WEIGHTS_DIR, ModelSpec, get_dataset, get_spec
 
 SEED = 42
-FASHION_SAMPLES_PER_CLASS = 4
 # Where the transfer model's fine-tuning starts: everything below is frozen and its output cached.
 FINE_TUNE_FROM = "block_13_expand"
 AUGMENTED_VIEWS = 2  # augmented copies of each training photo, besides the clean one
@@ -45,6 +45,7 @@ class Recipe:
     fine_tune_learning_rate: float = 1e-4
     mixed_precision: bool = False  # bfloat16 compute: faster on CPUs with AVX512-BF16 / AMX
     balance_classes: bool = False  # weight the loss so that rare classes count as much as common
+    transfer: bool = False  # a frozen pretrained backbone: cached features, then fine-tuning
     augmented_copies: int = 0  # doodles: random sketches of each drawing through the upload path
     calibrate: bool = False  # temperature scaling on the validation split, folded into `logits`
 
@@ -61,7 +62,7 @@ RECIPES = {
     "flowers_scratch": Recipe(epochs=50, batch_size=32, learning_rate=2e-3, patience=12,
                               mixed_precision=True),
     "flowers_mobilenet": Recipe(epochs=40, batch_size=32, learning_rate=1e-3, patience=8,
-                                fine_tune_epochs=6, fine_tune_learning_rate=1e-4),
+                                fine_tune_epochs=6, fine_tune_learning_rate=1e-4, transfer=True),
 }
 TRAINABLE = tuple(RECIPES)
 
@@ -70,38 +71,7 @@ TRAINABLE = tuple(RECIPES)
 def load_training_data(spec: ModelSpec, limit: int | None = None) -> datasets.Dataset:
     """The model's dataset, images shaped (N, H, W, C); `limit` keeps a small seeded slice of each
     split (for quick tests of the training code)."""
-    if spec.dataset == "fashion_mnist":
-        data = datasets.load_fashion_mnist()
-    elif spec.dataset == "quickdraw":
-        data = datasets.load_doodles()
-    elif spec.dataset == "flowers":
-        return _load_flowers(limit)
-    else:
-        raise ValueError(f"{spec.name} is not trained here")
-    parts = [_slice(s, limit) for s in (data.train, data.val, data.test)]
-    parts = [datasets.Split(p.x[..., None], p.y) for p in parts]
-    return datasets.Dataset(data.name, data.classes, *parts)
-
-
-def _slice(split: datasets.Split, limit: int | None) -> datasets.Split:
-    if limit is None or limit >= len(split):
-        return split
-    keep = np.sort(np.random.default_rng(SEED).permutation(len(split))[:limit])
-    return datasets.Split(split.x[keep], split.y[keep])
-
-
-def _load_flowers(limit: int | None) -> datasets.Dataset:
-    splits = datasets.flower_file_splits()
-    parts = []
-    for key in ("train", "val", "test"):
-        split = splits[key]
-        keep = np.arange(len(split))
-        if limit is not None and limit < len(split):
-            keep = np.sort(np.random.default_rng(SEED).permutation(len(split))[:limit])
-        images = np.stack([datasets.load_flower_image(split.files[i]) for i in keep])
-        parts.append(datasets.Split(images, split.y[keep]))
-        print(f"  loaded {len(keep)} {key} photos", flush=True)
-    return datasets.Dataset("flowers", datasets.FLOWER_CLASSES, *parts)
+    return get_dataset(spec.dataset).source.training_data(limit)
 
 
 # ---------------------------------------------------------------- fitting
@@ -278,35 +248,10 @@ def metrics_document(spec: ModelSpec, model: keras.Model, data: datasets.Dataset
     }
 
 
-def test_image_references(spec: ModelSpec, data: datasets.Dataset, result: Evaluation) -> dict:
-    """How the pages find each test image again: Fashion-MNIST mistakes are shipped as pixels
-    (MIT-licensed); doodles and flowers only by row number or file name in their dataset."""
-    if spec.dataset == "fashion_mnist":
-        return {"misclassified_images": data.test.x[result.misclassified, ..., 0].astype(np.uint8)}
-    if spec.dataset == "quickdraw":
-        return {"test_rows": datasets.doodle_test_indices().astype(np.int32)}
-    return {"test_files": np.array(datasets.flower_file_splits()["test"].files)}
-
-
 def write_eval_file(path: Path, spec: ModelSpec, data: datasets.Dataset, result: Evaluation) -> None:
-    np.savez_compressed(
-        path,
-        y_true=result.y_true.astype(np.uint16),
-        y_pred=result.y_pred.astype(np.uint16),
-        top3_indices=result.top3_indices.astype(np.uint16),
-        top3_probabilities=result.top3_probabilities.astype(np.float16),
-        misclassified=result.misclassified.astype(np.int32),
-        embeddings=result.embeddings.astype(np.float16),
-        **test_image_references(spec, data, result),
-    )
-
-
-def write_fashion_samples(data: datasets.Dataset, out_dir: Path) -> None:
-    """A few Fashion-MNIST test images per class, shipped so the app needs no dataset."""
-    picks = np.concatenate([np.flatnonzero(data.test.y == c)[:FASHION_SAMPLES_PER_CLASS]
-                            for c in range(len(data.classes))])
-    np.savez_compressed(out_dir / "fashion_samples.npz", images=data.test.x[picks, ..., 0],
-                        labels=data.test.y[picks], test_indices=picks)
+    """The evaluation record, with what finds its test images again (`MODEL_eval.npz`)."""
+    references = get_dataset(spec.dataset).source.test_references(data, result.misclassified)
+    dataclasses.replace(result, **references).save(path)
 
 
 # ---------------------------------------------------------------- entry point
@@ -328,7 +273,7 @@ def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
     start = time.time()
     epochs = recipe.epochs if epochs is None else epochs
     try:
-        if name == "flowers_mobilenet":
+        if recipe.transfer:
             fine = recipe.fine_tune_epochs if fine_tune_epochs is None else fine_tune_epochs
             history = fit_transfer(model, data, recipe, epochs, fine)
         elif recipe.augmented_copies:
@@ -358,8 +303,7 @@ def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
                                     "module": "vision.augment"}
     (out_dir / f"{name}.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
     write_eval_file(out_dir / f"{name}_eval.npz", spec, data, result)
-    if spec.dataset == "fashion_mnist":
-        write_fashion_samples(data, out_dir)
+    get_dataset(spec.dataset).source.ship_samples(data, out_dir)
     print(f"[{name}] wrote {out_dir / name}.keras, .json and _eval.npz", flush=True)
     return document
 

@@ -194,6 +194,25 @@ def forward(image: np.ndarray) -> WalkthroughResult:
                              probabilities=softmax(votes / VOTE_TEMPERATURE), **stages)
 
 
+# ---------------------------------------------------------------- showing the numbers
+def truncate(values: np.ndarray | float, decimals: int = 2) -> np.ndarray:
+    """Cut numbers to `decimals` places, towards zero (7/9 = 0.777... shows as 0.77, not 0.78).
+
+    A tiny tolerance keeps values that are exact in decimal but not in binary (0.29 stored as
+    0.28999...) from losing their last digit.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    factor = 10.0 ** decimals
+    return np.trunc(x * factor + np.sign(x) * 1e-9) / factor + 0.0  # + 0.0: no "-0.00"
+
+
+def flip_pixel(image: np.ndarray, row: int, col: int) -> np.ndarray:
+    """A copy of a +1/-1 image with one pixel flipped (+1 becomes -1 and back)."""
+    out = np.array(image, dtype=np.float64, copy=True)
+    out[row, col] = -1.0 if out[row, col] > 0 else 1.0
+    return out
+
+
 # ---------------------------------------------------------------- a real first layer
 def real_first_layer(model) -> tuple[np.ndarray, np.ndarray]:
     """The kernels (k, k, C_in, F) and biases (F,) of a Keras model's first Conv2D layer (zeros

@@ -1,0 +1,256 @@
+"""What a model did on its test set: one `Evaluation` record (written by `vision.train` to
+`weights/MODEL_eval.npz`, read by the study pages), its metrics (scikit-learn), the cells of its
+confusion matrix, its mistakes grouped, and whether several models agree.
+
+Only `evaluate` runs a model (TensorFlow is imported there, when it is called); reading and
+analysing a record is numpy and scikit-learn.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from vision.errors import WeightsMissingError
+
+
+# ---------------------------------------------------------------- metrics
+@dataclass(frozen=True)
+class ClassReport:
+    """Per-class precision, recall, F1 and support, as arrays indexed by class."""
+
+    precision: np.ndarray
+    recall: np.ndarray
+    f1: np.ndarray
+    support: np.ndarray
+
+    def as_rows(self, classes: Sequence[str]) -> list[dict]:
+        return [{"class": c, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+                for c, p, r, f, s in zip(classes, self.precision, self.recall, self.f1, self.support)]
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts[i, j] of images of true class i predicted as class j."""
+    from sklearn.metrics import confusion_matrix as sk_confusion
+
+    return sk_confusion(np.asarray(y_true, int), np.asarray(y_pred, int),
+                        labels=np.arange(num_classes)).astype(np.int64)
+
+
+def class_report(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> ClassReport:
+    """Precision, recall and F1 per class (0 where undefined, e.g. a class never predicted)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    precision, recall, f1, support = precision_recall_fscore_support(
+        np.asarray(y_true, int), np.asarray(y_pred, int), labels=np.arange(num_classes),
+        zero_division=0)
+    return ClassReport(precision, recall, f1, support.astype(np.int64))
+
+
+# ---------------------------------------------------------------- the record
+_REQUIRED = ("y_true", "y_pred", "top3_indices", "top3_probabilities", "misclassified", "embeddings")
+_REFERENCES = ("misclassified_images", "test_rows", "test_files")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A model's predictions on its test set.
+
+    `embeddings` are the penultimate-layer features of the mistakes, in the order of
+    `misclassified`. The references find the test images again, one kind per dataset (see
+    `vision.data.DatasetSource.test_references`); the others are None. `loss` is the mean
+    cross-entropy (None in files written before it was stored there: it is in MODEL.json).
+    """
+
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    top3_indices: np.ndarray
+    top3_probabilities: np.ndarray
+    misclassified: np.ndarray  # indices into the test set
+    embeddings: np.ndarray
+    loss: float | None = None
+    num_classes: int | None = None  # None: one more than the largest class seen
+    misclassified_images: np.ndarray | None = None  # Fashion-MNIST: (M, 28, 28) uint8
+    test_rows: np.ndarray | None = None  # doodles: row of each test image in the dataset
+    test_files: np.ndarray | None = None  # flowers: file of each test image
+    _positions: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(self.y_true == self.y_pred)) if len(self.y_true) else 0.0
+
+    @property
+    def classes(self) -> int:
+        if self.num_classes is not None:
+            return int(self.num_classes)
+        seen = [int(a.max()) + 1 for a in (self.y_true, self.y_pred) if len(a)]
+        return max(seen, default=0)
+
+    @cached_property
+    def confusion(self) -> np.ndarray:
+        return confusion_matrix(self.y_true, self.y_pred, self.classes)
+
+    @cached_property
+    def report(self) -> ClassReport:
+        return class_report(self.y_true, self.y_pred, self.classes)
+
+    def cell(self, actual: int, predicted: int) -> np.ndarray:
+        """Test-set indices of the images in one confusion-matrix cell; a diagonal cell gives the
+        correctly classified images of that class."""
+        return np.flatnonzero((self.y_true == actual) & (self.y_pred == predicted)).astype(np.int64)
+
+    def mistake_positions(self, test_indices: np.ndarray) -> np.ndarray:
+        """Positions in `misclassified` (and so in `embeddings`, `misclassified_images`) of some
+        test-set indices; -1 for those the model got right."""
+        if not self._positions:
+            self._positions.update({int(index): i for i, index in enumerate(self.misclassified)})
+        return np.array([self._positions.get(int(index), -1) for index in np.ravel(test_indices)],
+                        dtype=np.int64)
+
+    # ------------------------------------------------------------ file
+    def save(self, path: str | Path) -> None:
+        """Write the record as a compressed `.npz` (labels as uint16, probabilities and embeddings
+        as float16, to keep the file small)."""
+        arrays = dict(
+            y_true=self.y_true.astype(np.uint16), y_pred=self.y_pred.astype(np.uint16),
+            top3_indices=self.top3_indices.astype(np.uint16),
+            top3_probabilities=self.top3_probabilities.astype(np.float16),
+            misclassified=self.misclassified.astype(np.int32),
+            embeddings=self.embeddings.astype(np.float16))
+        if self.loss is not None:
+            arrays["loss"] = np.float64(self.loss)
+        if self.num_classes is not None:
+            arrays["num_classes"] = np.int32(self.num_classes)
+        for key in _REFERENCES:
+            if getattr(self, key) is not None:
+                arrays[key] = getattr(self, key)
+        np.savez_compressed(path, **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Evaluation":
+        """Read a `MODEL_eval.npz` (also those written before `loss` and `num_classes` were
+        stored); labels and indices become int64, probabilities and embeddings float32.
+
+        Raises:
+            WeightsMissingError: the file is missing or unreadable, with what to do about it.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise WeightsMissingError(
+                f"The evaluation file {path.name} is missing; it is written when the model is trained "
+                f"(`python -m vision.train {path.name.removesuffix('_eval.npz')}`).")
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                missing = [key for key in _REQUIRED if key not in npz.files]
+                if missing:
+                    raise KeyError(", ".join(missing))
+                arrays = {key: npz[key] for key in (*_REQUIRED, *_REFERENCES) if key in npz.files}
+                loss = float(npz["loss"]) if "loss" in npz.files else None
+                classes = int(npz["num_classes"]) if "num_classes" in npz.files else None
+        except (OSError, ValueError, KeyError) as err:
+            raise WeightsMissingError(
+                f"The evaluation file {path.name} could not be read ({err}); re-create it by training "
+                "the model again.") from err
+        for key in ("y_true", "y_pred", "top3_indices", "misclassified"):
+            arrays[key] = arrays[key].astype(np.int64)
+        for key in ("top3_probabilities", "embeddings"):
+            arrays[key] = arrays[key].astype(np.float32)
+        return cls(**arrays, loss=loss, num_classes=classes)
+
+
+def evaluate(predictor, x: np.ndarray, y: np.ndarray, batch_size: int = 128) -> Evaluation:
+    """Evaluate a `vision.models.Predictor` on images x (N, H, W, C), 0-255 pixels, with integer
+    labels y: predictions, top 3, loss and the penultimate-layer embeddings of the mistakes."""
+    import keras
+    import tensorflow as tf
+
+    num_classes = int(predictor.model.output_shape[-1])
+    probs = predictor.probabilities(x) if len(x) else np.zeros((0, num_classes))
+    y = np.asarray(y, dtype=np.int64)
+    y_pred = probs.argmax(axis=1)
+    top3 = np.argsort(-probs, axis=1, kind="stable")[:, :3]
+    eps = 1e-7
+    loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], eps, 1.0)))) if len(y) else 0.0
+    wrong = np.flatnonzero(y_pred != y)
+    # the penultimate-layer features: the input of the `logits` layer
+    features = keras.Model(predictor.model.inputs, predictor.model.get_layer("logits").input)
+    call = tf.function(lambda t: features(t, training=False))
+    embeddings = [call(tf.constant(np.asarray(x[wrong[i:i + batch_size]], np.float32))).numpy()
+                  for i in range(0, len(wrong), batch_size)]
+    embeddings = (np.concatenate(embeddings) if embeddings
+                  else np.zeros((0, features.output_shape[-1]), np.float32))
+    return Evaluation(y, y_pred.astype(np.int64), top3, np.take_along_axis(probs, top3, axis=1),
+                      wrong.astype(np.int64), embeddings, loss=loss, num_classes=num_classes)
+
+
+# ---------------------------------------------------------------- confusion-matrix cells
+def cell_order(matrix: np.ndarray) -> list[tuple[int, int]]:
+    """Every (actual, predicted) cell of a confusion matrix, in the order a student wants them:
+    the mistakes, most frequent first; then the correct cells, by class; then the empty cells."""
+    matrix = np.asarray(matrix)
+    n = matrix.shape[0]
+    cells = [(a, p) for a in range(n) for p in range(n)]
+    mistakes = sorted((c for c in cells if c[0] != c[1] and matrix[c] > 0),
+                      key=lambda c: (-int(matrix[c]), c))
+    correct = [(a, a) for a in range(n) if matrix[a, a] > 0]
+    empty = [c for c in cells if matrix[c] == 0]
+    return mistakes + correct + empty
+
+
+# ---------------------------------------------------------------- groups of mistakes
+@dataclass(frozen=True)
+class Group:
+    """A group of mistakes (a cluster, or all those predicted as one class)."""
+
+    label: int  # cluster number (-1: DBSCAN noise) or predicted class
+    members: np.ndarray  # positions in the list of mistakes
+    top_pairs: tuple[tuple[int, int, int], ...]  # (actual, predicted, count), most frequent first
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    def purity(self) -> float:
+        """The share of the group's most frequent (actual, predicted) pair."""
+        return self.top_pairs[0][2] / self.size if self.size and self.top_pairs else 0.0
+
+
+def group_mistakes(group_labels: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
+                   top: int = 3) -> list[Group]:
+    """Mistakes grouped by `group_labels` (one per mistake), largest group first (DBSCAN noise,
+    label -1, last), each with its `top` most frequent (actual, predicted) pairs."""
+    group_labels = np.asarray(group_labels, dtype=np.int64)
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    groups = []
+    for label in np.unique(group_labels):
+        members = np.flatnonzero(group_labels == label)
+        pairs = Counter(zip(y_true[members].tolist(), y_pred[members].tolist()))
+        ranked = sorted(pairs.items(), key=lambda item: (-item[1], item[0]))[:top]
+        groups.append(Group(int(label), members, tuple((a, p, n) for (a, p), n in ranked)))
+    return sorted(groups, key=lambda g: (g.label < 0, -g.size, g.label))
+
+
+def describe_group(group: Group, class_names: Sequence[str]) -> str:
+    """One line saying what a group of mistakes is mostly made of."""
+    if not group.top_pairs:
+        return "empty"
+    parts = [f"{class_names[a]} → {class_names[p]} ({n})" for a, p, n in group.top_pairs]
+    return f"mostly {parts[0]}" + (f", then {', '.join(parts[1:])}" if len(parts) > 1 else "")
+
+
+# ---------------------------------------------------------------- several models
+def disagreement(predictions: Mapping[str, str]) -> str | None:
+    """None when every model predicts the same class; otherwise the majority class (ties: the
+    first model's answer), so the dissenters can be highlighted."""
+    answers = list(predictions.values())
+    if len(set(answers)) <= 1:
+        return None
+    counts = Counter(answers)
+    best = max(counts.values())
+    return next(answer for answer in answers if counts[answer] == best)
