@@ -20,7 +20,7 @@ from vision.models import Predictor
 from vision.preprocess import preprocess
 from vision.sketches import centre_lines, style_image
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.data]
 BEST_GUESS = re.compile(r"My best guess so far is (?P<label>[a-z]+)")
 
 

@@ -89,6 +89,7 @@ VARIANTS = {  # name: (make, largest mean error allowed)
 }
 
 
+@pytest.mark.data
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_a_sketch_comes_back_like_the_clean_one_and_keeps_its_ink(drawings, name):
     make, allowed = VARIANTS[name]
@@ -108,6 +109,7 @@ def test_a_sketch_comes_back_like_the_clean_one_and_keeps_its_ink(drawings, name
     assert np.mean(kept) >= 0.95
 
 
+@pytest.mark.data
 def test_ruled_lines_are_removed_but_the_drawing_stays(drawings):
     picture, truth, quality = photo(drawings[0], ruled=True)
     _, mask = ink_mask(decode_image(encoded(picture, quality)))
@@ -181,6 +183,7 @@ def test_a_visible_dot_is_too_small_to_read_not_an_empty_canvas():
     assert not isinstance(empty.value, DrawingTooSmallError)
 
 
+@pytest.mark.data
 def test_a_drawing_in_a_corner_of_a_big_photo_is_read_whole(drawings):
     lines = drawings[1]
     clean = doodle_from_canvas(render(lines, SIDE, Pen(3))).model_input[..., 0]

@@ -16,7 +16,7 @@ from vision.models import Predictor, load_model
 from vision.registry import get_spec
 from vision.sketches import STYLES, centre_lines, scribble, style_image
 
-pytestmark = pytest.mark.weights
+pytestmark = [pytest.mark.weights, pytest.mark.data]
 PER_CLASS = 8
 
 
