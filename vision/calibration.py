@@ -61,11 +61,14 @@ def unsure_threshold(probabilities: np.ndarray, y: np.ndarray,
     confidence = probabilities.max(axis=1)
     right = probabilities.argmax(axis=1) == np.asarray(y, int)
     order = np.argsort(-confidence, kind="stable")
+    sorted_confidence = confidence[order]
     running = np.cumsum(right[order]) / np.arange(1, len(order) + 1)
-    good = np.flatnonzero(running >= target)
+    # a threshold takes every guess of its confidence or above: look only at the ends of ties
+    last_of_tie = np.append(sorted_confidence[1:] != sorted_confidence[:-1], True)
+    good = np.flatnonzero((running >= target) & last_of_tie)
     if good.size == 0:
         return 1.0
-    return float(confidence[order][good[-1]])
+    return float(sorted_confidence[good[-1]])
 
 
 def calibrate(logits: np.ndarray, y: np.ndarray) -> Calibration:
