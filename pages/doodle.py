@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import loaders, widgets
+from ui import downloads, loaders, teach, widgets
 from vision.calibration import is_unsure
 from vision.errors import DrawingTooSmallError, EmptyCanvasError, VisionLabError
 from vision.heatmaps import enlarge, overlay_heatmap
@@ -63,6 +63,7 @@ def show_results(spec, rgba: np.ndarray | None) -> None:
     seen.image(overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha),
                caption=f"Where it looked for {spec.labels[top]}, on the 28x28 input",
                width="stretch")
+    downloads.heatmap_downloads(overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha), spec.labels, probabilities, "doodle_download", f"doodle_{spec.labels[top]}")
     crop = next((step.image for step in prepared.steps if step.name == "cropped"), None)
     if crop is not None:
         heat = prepared.heatmap_on_crop(explanation.heatmap, crop.shape[:2])
@@ -113,3 +114,4 @@ with st.container(key="doodle_classes"):
 if widgets.loaded_predictor(spec) is None:
     st.stop()
 canvas_and_results(spec)
+teach.add_a_class(spec)  # issue 13: teach the model a new doodle (ui/teach.py)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import loaders, widgets
+from ui import downloads, loaders, widgets
 from vision.heatmaps import enlarge, overlay_heatmap
 
 DATASET = "fashion_mnist"
@@ -36,6 +36,7 @@ def show_heatmaps(spec, prepared, probabilities, image_signature, from_photo: bo
     pictures = st.columns(2 if from_photo and crop is not None else 1)
     pictures[0].image(overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha),
                       caption=f"{explanation.method} for {what} on the 28x28 input")
+    downloads.heatmap_downloads(overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha), labels, probabilities, "fashion_download", f"{what}_{explanation.method}")
     if len(pictures) > 1:
         heat = prepared.heatmap_on_crop(explanation.heatmap, crop.shape[:2])
         pictures[1].image(overlay_heatmap(enlarge(crop, BIG), heat, alpha),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import loaders, widgets
+from ui import downloads, loaders, widgets
 from vision.heatmaps import overlay_heatmap
 
 DATASET = "flowers"
@@ -31,8 +31,8 @@ with numbers:
     layers = loaders.feature_map_layers(spec.name)
     layer = st.selectbox(
         "Layer to explain", layers, index=layers.index(spec.cam_layer),
-        key=f"flowers_layer_{spec.name}",
-        help="Early layers see edges and colours in small patches; the last block sees whole "
+        key=f"flowers_layer_{spec.name}", format_func=lambda n: widgets.layer_label(layers, n),
+        help="Early layers see edges and colours in small patches; late ones see whole "
              "flowers. The default is the last convolutional block.")
     class_index = widgets.class_choice(
         spec.labels, probabilities, key="flowers_class",
@@ -43,9 +43,15 @@ with picture:
     st.image(overlay_heatmap(photo, explanation.heatmap, alpha), width="stretch",
              caption=f"{loaders.method_name(spec.name, layer)} for {spec.labels[class_index]} "
                      f"on layer {layer}")
+    downloads.heatmap_downloads(overlay_heatmap(photo, explanation.heatmap, alpha), spec.labels, probabilities, "flowers_download", f"{spec.labels[class_index]}_{layer}")
     if not explanation.heatmap.any():
         st.caption(f"The map is blank: nothing in this layer counts as evidence for "
                    f"{spec.labels[class_index]}.")
+    else:
+        top = int(np.argmax(probabilities))
+        st.caption(widgets.evidence_note(
+            explanation, loaders.explanation(spec.name, prepared.model_input, top, layer),
+            spec.labels))
     with st.expander("What the model sees"):
         for column, step in zip(st.columns(len(prepared.steps)), prepared.steps):
             column.image(step.image, caption=step.name, width="stretch")

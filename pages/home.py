@@ -14,6 +14,35 @@ st.markdown(
     "trained and where it goes wrong."
 )
 
+def compact_count(n: int) -> str:
+    """A parameter count that fits a third of the page: 109,386 -> "109k", 2,263,109 -> "2.26M"."""
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.2f}M"
+    if n >= 10_000:
+        return f"{n / 1000:.0f}k"
+    return f"{n:,}"
+
+
+def show_loading(state) -> None:
+    """How far the background loading of the models is; the page reruns once they are ready."""
+    done = len(state.ready) + len(state.failed)
+    if state.finished:
+        st.rerun()
+    current = registry_title(state.current) if state.current else "starting"
+    st.progress(done / max(1, len(state.names)),
+                text=f"Getting the models ready in the background: {done} of {len(state.names)} "
+                     f"loaded ({current}...). You can start now: a page whose model is not ready "
+                     "yet loads it when you open it.")
+
+
+def registry_title(name: str) -> str:
+    return MODELS[name].title if name in MODELS else name
+
+
+state = loaders.preloading()
+if state is not None and not state.finished:
+    st.fragment(show_loading, run_every=1.0)(state)
+
 columns = st.columns(3)
 for index, spec in enumerate(MODELS.values()):
     with columns[index % 3].container(border=True):
@@ -28,7 +57,8 @@ for index, spec in enumerate(MODELS.values()):
         if facts:
             left, right = st.columns(2)
             left.metric("Test accuracy", f"{facts['test']['accuracy']:.1%}")
-            right.metric("Parameters", f"{facts['parameters']:,}")
+            right.metric("Parameters", compact_count(int(facts["parameters"])),
+                         help=f"{facts['parameters']:,} weights")
         elif spec.trained_here:
             st.warning(f"Not trained yet: run `python -m vision.train {spec.name}`.")
         else:

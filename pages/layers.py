@@ -44,7 +44,17 @@ def show_layer(spec, layer, scale: str, value_range) -> None:
                                   key=f"layers_map_{spec.name}_{layer.name}")
         values = layer.maps[..., channel]
         st.image(colourise(enlarge(maps01[..., channel], 200)), width="stretch",
-                 caption=f"Map {channel}: values {values.min():.2f} to {values.max():.2f}")
+                 caption=value_caption(channel, values))
+
+
+def value_caption(channel: int, values: np.ndarray) -> str:
+    """What the numbers of one map are, in words where the numbers alone would puzzle."""
+    low, high = float(values.min()), float(values.max())
+    if high - low <= 1e-6 * max(1.0, abs(high)):
+        what = "zero everywhere" if abs(high) <= 1e-6 else f"{high:.3g} everywhere"
+        return (f"Map {channel}: {what}, so it shows one flat colour: this filter finds nothing "
+                "of its pattern in this image.")
+    return f"Map {channel}: values {low:.3g} to {high:.3g}"
 
 
 st.title("Layers", anchor=False)
@@ -55,7 +65,8 @@ st.markdown("A convolutional network turns the image into a stack of **feature m
 conv_models = [spec for spec in MODELS.values() if spec.cam_layer is not None]
 settings = st.columns([2, 3])
 with settings[0]:
-    spec = widgets.model_choice(conv_models, key="layers_model", default="fashion_cnn")
+    spec = widgets.model_choice(conv_models, key="layers_model", default="fashion_cnn",
+                                as_list=True)
 prepared = widgets.page_input(
     None, key=f"layers_{spec.dataset}", spec=spec, where=settings[1], start_with_sample=True,
     prompt="Upload an image or pick a sample to see what every layer makes of it.",
@@ -63,6 +74,9 @@ prepared = widgets.page_input(
 
 with st.spinner("Running the image through every layer..."):
     activations = loaders.activation_extractor(spec.name)(prepared.model_input)
+# A 1x1 "map" (MobileNet's conv_preds: one score per class) is a list of numbers, not a picture.
+single_pixel = [layer for layer in activations if layer.shape[0] * layer.shape[1] == 1]
+activations = [layer for layer in activations if layer.shape[0] * layer.shape[1] > 1]
 names = [layer.name for layer in activations]
 
 seen, options = st.columns([1, 3])
@@ -72,10 +86,16 @@ seen.image(enlarge(model_input[..., 0] if model_input.shape[-1] == 1 else model_
 with options:
     chosen = st.multiselect(f"Layers ({len(names)} with feature maps)", names,
                             default=default_layers(names), key=f"layers_pick_{spec.name}")
+    # one choice per model: "shared" on a small model must not carry over to a big one
     scale = st.radio("Colour scale", list(SCALE_NAMES), format_func=SCALE_NAMES.get,
-                     horizontal=True, key="layers_scale", help=SCALE_HELP)
+                     horizontal=True, key=f"layers_scale_{spec.name}", help=SCALE_HELP)
     st.image(colour_scale_bar(), caption="low → high", width=256)
 
+if single_pixel:
+    st.caption(" · ".join(
+        f"{layer.name} ({layer.shape[0]}×{layer.shape[1]}×{layer.shape[2]}) is not drawn: each of "
+        f"its {layer.shape[2]} maps is a single number (one score per class), not a picture."
+        for layer in single_pixel))
 shown = [layer for layer in activations if layer.name in chosen]
 if not shown:
     st.info("Pick at least one layer above.")

@@ -162,6 +162,8 @@ with picked:
 missing = finder.missing_message(finder.needs_dataset(results.misclassified[:1]))
 if missing:
     st.info(missing)
+elif finder.thumbnail_note(results.misclassified[:1]):
+    st.caption(finder.thumbnail_note(results.misclassified[:1]))
 
 st.subheader("Are there patterns in the mistakes?")
 by_cluster = group_mistakes(clustering.labels, truth, predicted)

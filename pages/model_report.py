@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ui import charts, loaders
+from ui import charts, downloads, loaders
 from vision import registry
 from vision.errors import VisionLabError
 from vision.heatmaps import overlay_heatmap
@@ -62,6 +62,8 @@ def show_curves(history: dict) -> None:
                  fine_tune_epoch=fine_tune)
     left.plotly_chart(charts.curves_figure(series, "loss", **marks), key="report_loss_chart")
     right.plotly_chart(charts.curves_figure(series, "accuracy", **marks), key="report_accuracy_chart")
+    downloads.figure_download(charts.curves_figure(series, "loss", **marks), f"{name}_loss", "report_loss_png", left)
+    downloads.figure_download(charts.curves_figure(series, "accuracy", **marks), f"{name}_accuracy", "report_accuracy_png", right)
     (st.warning if verdict.overfits else st.info)(verdict.message, icon=":material/insights:")
     if fine_tune is not None:
         st.caption(f"Epochs 1 to {fine_tune - 1} train only the new classifier on top of the frozen "
@@ -85,6 +87,7 @@ def chosen_cell(name: str, matrix: np.ndarray, labels: tuple[str, ...]) -> tuple
     with chart_area:
         st.plotly_chart(charts.confusion_figure(matrix, labels, selected=cell), key=chart_key,
                         on_select="rerun", selection_mode="points")
+        downloads.figure_download(charts.confusion_figure(matrix, labels, selected=cell), f"{name}_confusion_matrix", f"report_matrix_png_{name}")
     return cell
 
 
@@ -128,6 +131,9 @@ def show_cell(name: str, cell: tuple[int, int], labels: tuple[str, ...]) -> None
         return
     if len(found) < len(shown):
         st.caption(finder.missing_message() or "Some of these test images are not available here.")
+    note = finder.thumbnail_note(shown)
+    if note:
+        st.caption(note)
     images = [p for _, p in found]
     spec = registry.get_spec(name)
     method = None

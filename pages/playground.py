@@ -27,7 +27,9 @@ SLIDERS = {  # key: (label, min, max, default, step, help)
     "playground_brightness": ("Brightness", -1.0, 1.0, 0.0, 0.05, "Added to every pixel, as a fraction of the range."),
     "playground_patch_x": ("Patch centre, across", 0.0, 1.0, 0.5, 0.05, "0 is the left edge, 1 the right."),
     "playground_patch_y": ("Patch centre, down", 0.0, 1.0, 0.5, 0.05, "0 is the top, 1 the bottom."),
-    "playground_patch_size": ("Patch size", 0.05, 1.0, 0.3, 0.05, "A fraction of the image's side."),
+    "playground_patch_size": ("Hidden patch: size", 0.05, 1.0, 0.3, 0.05,
+                              "A fraction of the image's side. (The occlusion map below slides "
+                              "its own patch, sized in pixels.)"),
 }
 
 
@@ -141,8 +143,10 @@ def show_occlusion(name: str, base: np.ndarray, identity: str, follow: int, labe
                "of the class, so the model relies on it. Blue: hiding it raises the probability.")
     side = min(base.shape[:2])
     left, right = st.columns(2)
-    patch = left.slider("Occlusion patch size (pixels)", 2, max(3, side // 2), max(2, side // 7),
-                        key=f"playground_occlusion_patch_{side}")
+    patch = left.slider("Sliding patch: size (pixels)", 2, max(3, side // 2), max(2, side // 7),
+                        key=f"playground_occlusion_patch_{side}",
+                        help=f"The side of the grey square slid over the {side}-pixel image "
+                             "(the hidden patch above is a separate, live experiment).")
     stride = right.slider("Stride (pixels)", 1, max(2, side // 4), max(1, side // 14),
                           key=f"playground_occlusion_stride_{side}")
     drops = computed("playground_occlusion", (identity, follow, patch, stride),

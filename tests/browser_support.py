@@ -44,14 +44,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, preload: bool = True, timeout: float = 90) -> subprocess.Popen:
+def start_server(port: int, preload: bool = True, timeout: float = 90,
+                 env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start the app on localhost and wait until its health check answers. `preload` False
-    turns the background loading of the models off (VISION_LAB_PRELOAD=0).
+    turns the background loading of the models off (VISION_LAB_PRELOAD=0); `env` adds
+    environment variables (e.g. the class board's database).
 
     The server's output goes to a log file (its path is `process.log_path`), never to a pipe:
     a pipe nobody reads fills up, and the server then hangs in its next log call."""
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", TF_CPP_MIN_LOG_LEVEL="3",
-               VISION_LAB_PRELOAD="1" if preload else "0")
+               VISION_LAB_PRELOAD="1" if preload else "0", **(env or {}))
     log = tempfile.NamedTemporaryFile(prefix="vision-lab-server-", suffix=".log", delete=False)
     with log:
         process = subprocess.Popen(

@@ -1,7 +1,10 @@
 """Dataset loaders: sizes, stratified and repeatable splits, and helpful errors when data is missing."""
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from vision import data
 from vision.errors import DatasetMissingError
@@ -142,5 +145,66 @@ def test_doodle_gallery_takes_test_doodles_of_every_class(monkeypatch):
     assert all(row % 2 == 1 for row in rows)  # test rows only
     assert all(pixels[0, 0] == row for (pixels, _, _), row in zip(samples, rows))
     monkeypatch.setattr(data, "quickdraw_dir", lambda: None)
-    assert get_dataset("quickdraw").source.samples() is None
+    shipped = get_dataset("quickdraw").source.samples()  # the doodles shipped in samples/
+    assert shipped and all(caption.startswith("shipped test doodle") for _, caption, _ in shipped)
     assert "quickdraw" in get_dataset("quickdraw").source.missing_hint
+
+
+# ---------------------------------------------------------------- samples shipped with the app
+def test_shipped_doodles_are_test_doodles_of_every_class():
+    from vision import samples
+
+    shipped = samples.read_samples("quickdraw/doodles.npz")
+    assert len(shipped) == samples.DOODLES_PER_CLASS * len(data.DOODLE_CLASSES)
+    assert all(pixels.shape == (28, 28) and pixels.dtype == np.uint8 for pixels, _, _ in shipped)
+    credits = (samples.SAMPLES_DIR / "quickdraw" / "CREDITS.md").read_text()
+    assert "CC BY 4.0" in credits and "Google" in credits
+    if data.quickdraw_dir() is not None:  # the very rows of the test split, pixel for pixel
+        images, labels = data.load_doodle_arrays()
+        test_rows = set(data.doodle_test_indices().tolist())
+        with np.load(samples.SAMPLES_DIR / "quickdraw" / "doodles.npz") as f:
+            rows = f["test_rows"]
+        assert set(rows.tolist()) <= test_rows
+        for (pixels, _, label), row in zip(shipped, rows):
+            assert np.array_equal(pixels, images[row]) and data.DOODLE_CLASSES[labels[row]] == label
+
+
+def test_shipped_photos_each_state_author_licence_and_source():
+    from vision import samples
+
+    credits = samples.photo_credits()
+    assert credits and all(c.author and c.licence and c.source for c in credits)
+    assert {c.licence for c in credits} <= {"CC0 1.0", "public domain", "CC BY 2.0"}
+    for credit in credits:
+        path = samples.SAMPLES_DIR / "photos" / credit.file
+        assert path.stat().st_size < 60_000
+        assert max(samples.read_samples("photos/photos.csv")[0][0].shape[:2]) <= samples.PHOTO_SIDE
+    assert not (samples.SAMPLES_DIR / "flowers").exists()  # no licence per photo: none shipped
+
+
+def test_without_the_datasets_the_galleries_come_from_the_shipped_samples(tmp_path, monkeypatch):
+    from vision.registry import DATASETS
+
+    monkeypatch.setenv("VISION_LAB_DATA", str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    doodles = DATASETS["quickdraw"].source
+    assert doodles.samples()[0][1].startswith("shipped test doodle")
+    assert doodles.cover().shape == (28, 28)
+    assert DATASETS["flowers"].source.samples() is None  # upload first
+    assert DATASETS["flowers"].source.cover().shape == (96, 96, 3)
+    photos = DATASETS["imagenet"].source.samples()
+    assert [label for _, _, label in photos][0] == "a tabby cat (Chelsea)"
+
+
+def test_is_blank_finds_flat_pictures_only():
+    from vision.images import decode_image, is_blank
+
+    clear = io.BytesIO()
+    Image.new("RGBA", (50, 40), (0, 0, 0, 0)).save(clear, format="PNG")
+    assert is_blank(decode_image(clear.getvalue()))  # transparent: white
+    assert is_blank(np.full((9, 9, 3), 120, np.uint8))
+    red = np.zeros((9, 9, 3), np.uint8)
+    red[..., 0] = 255
+    assert is_blank(red)  # one flat colour, even if its channels differ
+    red[4, 4] = 0
+    assert not is_blank(red)

@@ -183,3 +183,51 @@ def test_a_saved_evaluation_loads_back_whole(tmp_path):
     assert back.confusion.shape == (5, 5)  # class 4 never occurs, and is still a row
     assert back.accuracy == pytest.approx(np.mean(y_true == y_pred))
     assert [row["support"] for row in back.report.as_rows("abcde")] == np.bincount(y_true, minlength=5).tolist()
+
+
+# ---------------------------------------------------------------- thumbnails (a bare clone)
+def test_thumbnails_hold_the_mistakes_and_the_first_images_of_each_cell(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    y_true = np.repeat(np.arange(3), 20)
+    y_pred = y_true.copy()
+    y_pred[[1, 2, 25, 41]] = [1, 2, 0, 1]
+    grey = rng.integers(0, 256, (60, 28, 28, 1), dtype=np.uint8)
+    record = eval_file(y_true, y_pred, test_rows=np.arange(60)).with_thumbnails(grey, per_cell=5)
+    expected = set(np.flatnonzero(y_true != y_pred).tolist())
+    for c in range(3):  # the first 5 right answers of each class
+        expected |= set(np.flatnonzero((y_true == c) & (y_pred == c))[:5].tolist())
+    assert sorted(expected) == record.thumbnail_indices.tolist()
+    record.save(tmp_path / "m_eval.npz")
+    loaded = Evaluation.load(tmp_path / "m_eval.npz")
+    shown = loaded.thumbnail_images([25, 0, 59])
+    assert np.array_equal(shown[0], grey[25, ..., 0]) and np.array_equal(shown[1], grey[0, ..., 0])
+    assert shown[2] is None  # the 15th right answer of its class is not kept
+    # the doodle finder falls back on them when the dataset is absent, and says nothing is missing
+    monkeypatch.setattr(datasets, "quickdraw_dir", lambda: None)
+    finder = TestImages(get_dataset("quickdraw").source, loaded)
+    assert not finder.needs_dataset(loaded.misclassified) and finder.needs_dataset([59])
+    assert np.array_equal(finder.images([41])[0], grey[41, ..., 0])
+    assert finder.thumbnail_note([41]) is None  # grey thumbnails are lossless
+
+
+def test_photo_thumbnails_are_small_jpegs_back_at_the_model_size(monkeypatch):
+    y_true, y_pred = np.array([0, 1, 1, 0]), np.array([1, 1, 1, 0])
+    smooth = np.linspace(0, 255, 224, dtype=np.uint8)
+    photos = np.stack([np.stack([np.add.outer(smooth, smooth * 0) // (k + 1)] * 3, -1)
+                       for k in range(4)]).astype(np.uint8)
+    record = eval_file(y_true, y_pred).with_thumbnails(photos)
+    assert int(record.thumbnail_offsets[-1]) < 4 * 12_000  # JPEGs of at most 128 px
+    back = record.thumbnail_images([0])[0]
+    assert back.shape == (224, 224, 3)
+    assert np.abs(back.astype(int) - photos[0]).mean() < 4  # close to the original
+    monkeypatch.setattr(datasets, "flowers_dir", lambda: None)
+    finder = TestImages(get_dataset("flowers").source, record)
+    assert np.array_equal(finder.images([0])[0], back) and not finder.needs_dataset([0, 1])
+    assert "blurrier" in finder.thumbnail_note([0])  # lossy copies: the page says so
+
+
+def test_fashion_thumbnails_skip_the_mistakes_already_in_the_file():
+    y_true, y_pred = np.array([0, 1, 2, 1]), np.array([0, 2, 2, 0])
+    images = np.zeros((4, 28, 28), np.uint8)
+    record = eval_file(y_true, y_pred, misclassified_images=images[[1, 3]]).with_thumbnails(images)
+    assert record.thumbnail_indices.tolist() == [0, 2]

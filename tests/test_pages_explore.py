@@ -282,7 +282,6 @@ def test_fashion_upload_shows_the_steps_down_to_28x28():
 @pytest.mark.parametrize("name, data, message", [
     ("notes.png", b"these are my notes, not a picture", "not an image we can read"),
     ("broken.png", clothing_photo()[:200], "damaged or incomplete"),
-    ("blank.png", png(Image.new("RGB", (200, 200), "white")), "could not find an object"),
 ])
 def test_fashion_bad_upload_says_why_and_the_page_keeps_working(name, data, message):
     at = page("fashion").run()
@@ -292,6 +291,27 @@ def test_fashion_bad_upload_says_why_and_the_page_keeps_working(name, data, mess
     assert not [h for h in at.subheader if TOP1.match(h.value)]
     at.radio(key="fashion_source").set_value("Pick a sample").run()  # and it still works
     assert_no_exception(at)
+    assert top1_match(at).group("label") in FASHION_CLASSES
+
+
+def test_fashion_blank_upload_says_nothing_here_and_guesses_nothing():
+    at = page("fashion").run()
+    blank = png(Image.new("RGB", (200, 200), "white"))
+    at.file_uploader(key="fashion_upload").set_value(("blank.png", blank, "image/png")).run()
+    assert_no_exception(at)
+    assert any("blank.png" in i.value and "nothing" in i.value for i in at.info)
+    assert not [h for h in at.subheader if TOP1.match(h.value)]
+
+
+def test_fashion_rejected_upload_leaves_no_chip_and_no_stale_error():
+    at = page("fashion").run()
+    at.file_uploader(key="fashion_upload").set_value(("notes.png", b"no picture", "image/png")).run()
+    assert [u.key for u in at.file_uploader] == ["fashion_upload__1"]  # a fresh, empty uploader
+    assert any(e.value.startswith("**notes.png** was not used") for e in at.error)
+    at.file_uploader(key="fashion_upload__1").set_value(("shirt.png", clothing_photo(), "image/png"))
+    at.run()
+    assert_no_exception(at)
+    assert not at.error, [e.value for e in at.error]  # notes.png's error is not shown for shirt.png
     assert top1_match(at).group("label") in FASHION_CLASSES
 
 
@@ -389,7 +409,12 @@ def test_flowers_sample_layer_and_model_pickers(flower_gallery):
     assert match.group(0) == expected_top1("flowers_mobilenet",
                                            flower_gallery[0][0].astype(np.float32))
     layer = at.selectbox(key="flowers_layer_flowers_mobilenet")
-    assert layer.value == "out_relu" and "block_1_expand_relu" in layer.options
+    assert layer.value == "out_relu"
+    # grouped for students, the raw name as detail: early / middle / late, input to output
+    assert layer.options[0] == f"Early · layer 1 of {len(layer.options)} (Conv1_relu)"
+    assert any(o.startswith("Early · ") and o.endswith("(block_1_expand_relu)") for o in layer.options)
+    assert layer.options[-1].startswith("Late · ") and layer.options[-1].endswith("(out_relu)")
+    assert any(o.startswith("Middle · ") for o in layer.options)
     assert any(c.startswith("CAM for ") and c.endswith("on layer out_relu")
                for c in image_captions(at))
     layer.set_value("block_13_expand_relu").run()
@@ -467,7 +492,7 @@ def test_layers_shows_every_conv_and_pooling_layer_with_its_shape():
     assert f"**{first.name}**" in titles[0] and "×".join(map(str, first.shape)) in titles[0]
     grids = {"per_map": image_urls(at)}
     for scale in ("per_layer", "shared"):
-        at.radio(key="layers_scale").set_value(scale).run()
+        at.radio(key="layers_scale_fashion_cnn").set_value(scale).run()
         assert_no_exception(at)
         grids[scale] = image_urls(at)
     # the input picture stays, the feature-map grids change with the colour scale
@@ -492,7 +517,7 @@ def doodle_gallery(monkeypatch):
 
 def test_layers_uses_the_current_drawing_for_the_doodle_model(doodle_gallery):
     at = page("layers").run()
-    at.radio(key="layers_model").set_value("doodle_cnn").run()
+    at.selectbox(key="layers_model").set_value("doodle_cnn").run()
     assert_no_exception(at)
     # no drawing yet: a test doodle, and an invitation to draw one
     assert at.radio(key="layers_quickdraw_source").value == "Pick a sample"
@@ -502,7 +527,7 @@ def test_layers_uses_the_current_drawing_for_the_doodle_model(doodle_gallery):
     at = page("layers")  # back from the Doodle page with a drawing: the page starts from it
     at.session_state["doodle_canvas"] = canvas()
     at.run()
-    at.radio(key="layers_model").set_value("doodle_cnn").run()
+    at.selectbox(key="layers_model").set_value("doodle_cnn").run()
     assert_no_exception(at)
     assert at.radio(key="layers_quickdraw_source").value == "Current drawing"
     assert at.multiselect(key="layers_pick_doodle_cnn").value
@@ -514,7 +539,7 @@ def test_layers_uses_the_current_drawing_for_the_doodle_model(doodle_gallery):
 
 def test_layers_picks_a_few_layers_of_a_big_model(flower_gallery):
     at = page("layers").run()
-    at.radio(key="layers_model").set_value("flowers_mobilenet").run()
+    at.selectbox(key="layers_model").set_value("flowers_mobilenet").run()
     at.radio(key="layers_flowers_source").set_value("Pick a sample").run()
     assert_no_exception(at)
     picker = at.multiselect(key="layers_pick_flowers_mobilenet")
@@ -525,7 +550,7 @@ def test_layers_picks_a_few_layers_of_a_big_model(flower_gallery):
 def test_layers_missing_weights_warns(no_weights):
     at = page("layers").run()
     assert_no_exception(at)
-    assert at.radio(key="layers_model").value == "imagenet_mobilenet"  # the only model left
-    at.radio(key="layers_model").set_value("fashion_deep").run()
+    assert at.selectbox(key="layers_model").value == "imagenet_mobilenet"  # the only model left
+    at.selectbox(key="layers_model").set_value("fashion_deep").run()
     assert_no_exception(at)
     assert any("fashion_deep" in w.value for w in at.warning), [w.value for w in at.warning]

@@ -96,13 +96,18 @@ def test_preloading_loads_each_model_once_default_models_first(monkeypatch):
         return real_load(cls, name)
 
     monkeypatch.setattr(Predictor, "load", classmethod(counting_load))
-    for cached in (loaders.predictor, loaders._explainer, loaders.start_preloading):
+    for cached in (loaders.predictor, loaders._explainer, loaders.preloading):
         cached.clear()
-    thread = loaders.start_preloading()
-    thread.join(timeout=120)
-    assert not thread.is_alive()
+    state = loaders.preloading()  # what the home page shows before the first page has run
+    assert state.names == ["fashion_cnn", "fashion_mlp"] and not state.thread.is_alive()
+    assert loaded == [] and not state.ready
+    assert loaders.start_preloading() is state and not state.finished
+    state.start()  # a second start does nothing
+    state.thread.join(timeout=120)
+    assert not state.thread.is_alive()
     assert loaded == ["fashion_cnn", "fashion_mlp"]  # the page's default model first
-    assert loaders.start_preloading() is thread  # once per server
+    assert state.finished and state.ready == ["fashion_cnn", "fashion_mlp"] and not state.failed
+    assert loaders.start_preloading() is state and loaders.preloading() is state  # once per server
     model = loaders.predictor("fashion_cnn")
     model.probabilities(np.zeros(model.input_shape, np.float32))
     assert model._call.experimental_get_tracing_count() == 1  # the warm-up's trace, reused
@@ -111,7 +116,7 @@ def test_preloading_loads_each_model_once_default_models_first(monkeypatch):
     assert loaded == ["fashion_cnn", "fashion_mlp"]  # the pages find them loaded
     assert heat_maps._forward.experimental_get_tracing_count() == 1  # and warmed up
     assert loaders.explainer("fashion_mlp") is None  # no conv layer, no heat map
-    for cached in (loaders.predictor, loaders._explainer, loaders.start_preloading):
+    for cached in (loaders.predictor, loaders._explainer, loaders.preloading):
         cached.clear()
 
 
@@ -119,9 +124,9 @@ def test_preloading_can_be_turned_off(monkeypatch):
     from ui import loaders
 
     monkeypatch.setenv("VISION_LAB_PRELOAD", "0")
-    loaders.start_preloading.clear()
-    assert loaders.start_preloading() is None
-    loaders.start_preloading.clear()
+    loaders.preloading.clear()
+    assert loaders.start_preloading() is None and loaders.preloading() is None
+    loaders.preloading.clear()
 
 
 def test_script_runs_keep_tensorflow_kernels_once_the_app_says_so():

@@ -8,9 +8,9 @@ import pytest
 from sklearn import metrics as skm
 
 from vision import data
-from vision.evaluation import evaluate
+from vision.evaluation import THUMBNAILS_PER_CELL, Evaluation, evaluate
 from vision.models import Predictor, load_model
-from vision.registry import MODELS, WEIGHTS_DIR, get_spec
+from vision.registry import MODELS, WEIGHTS_DIR, get_spec, trained_models
 from vision.train import load_training_data
 
 TARGETS = {
@@ -68,18 +68,52 @@ def test_fashion_cnn_is_a_small_gap_model_with_one_dense_layer():
     assert sum(type(layer).__name__ == "Dense" for layer in model.layers) == 1
 
 
-def test_weights_folder_is_small_and_has_no_dataset_images():
+def test_weights_folder_is_small_and_keeps_only_the_thumbnails_the_pages_show():
     total = sum(p.stat().st_size for p in WEIGHTS_DIR.iterdir())
-    assert total <= 40 * 1024 * 1024
-    for spec in MODELS.values():
-        if spec.dataset in ("quickdraw", "flowers") and spec.eval_path.exists():
-            with np.load(spec.eval_path) as ev:
-                assert not any(a.ndim >= 3 for a in (ev[k] for k in ev.files))
+    assert total <= 60 * 1024 * 1024  # 37.9 MiB with the ImageNet MobileNet (16.5 MiB)
+    for name in trained_models():
+        record = Evaluation.load(get_spec(name).eval_path)
+        assert record.thumbnail_indices is not None, f"{name}: python -m vision.evaluation --refresh"
+        # the mistakes (unless their pixels are in the file already) and <= 12 images per cell
+        limit = (0 if record.misclassified_images is not None else len(record.misclassified)) \
+            + THUMBNAILS_PER_CELL * record.classes
+        assert len(record.thumbnail_indices) <= limit
+        assert set(record.misclassified.tolist()) <= set(record.thumbnail_indices.tolist()) \
+            or record.misclassified_images is not None
+        with np.load(get_spec(name).eval_path) as ev:  # no full-size image arrays besides Fashion's
+            assert all(ev[k].ndim < 3 for k in ev.files if k != "misclassified_images")
 
 
-def test_imagenet_mobilenet_names_a_daisy_offline():
-    predictor = Predictor.load("imagenet_mobilenet")
+def test_imagenet_mobilenet_names_a_daisy_offline(tmp_path, monkeypatch):
     photo = data.load_flower_image(data.flower_file_splits()["test"].files[0])
     assert data.flower_file_splits()["test"].files[0].startswith("daisy/")
+    # no Keras cache and no shared data: the shipped weights/imagenet_mobilenet.keras alone
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("VISION_LAB_DATA", str(tmp_path))
+    spec = get_spec("imagenet_mobilenet")
+    assert data.pretrained_weights_path(spec.pretrained_file) is None and spec.weights_available
+    predictor = Predictor.load("imagenet_mobilenet")
     top = predictor.top_k(photo, 5)
     assert top.label == "daisy" and top.probability > 0.5
+    # the same answers as the model built from Google's Keras weights file (the refresh path)
+    monkeypatch.undo()
+    reference = get_spec("imagenet_mobilenet").build()
+    expected = reference.predict(photo[None].astype(np.float32), verbose=0)[0]
+    np.testing.assert_allclose(predictor.probabilities(photo), expected, atol=1e-5)
+
+
+def test_without_its_file_or_the_cache_imagenet_is_missing_and_never_downloaded(tmp_path, monkeypatch):
+    import keras
+
+    from vision import registry
+    from vision.errors import WeightsMissingError
+
+    monkeypatch.setattr(registry, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("VISION_LAB_DATA", str(tmp_path))
+    downloads = []
+    monkeypatch.setattr(keras.utils, "get_file", lambda *a, **k: downloads.append(a))
+    assert not get_spec("imagenet_mobilenet").weights_available
+    with pytest.raises(WeightsMissingError, match="python -m vision.train imagenet_mobilenet"):
+        load_model("imagenet_mobilenet")
+    assert downloads == []

@@ -236,6 +236,13 @@ def mistakes_figure(points: np.ndarray, clusters: np.ndarray, hover: Sequence[st
 
 
 # ---------------------------------------------------------------- figures: playground
+def percent_format(limit: float) -> str:
+    """A d3 percent format with enough decimals that ticks up to `limit` differ (a colour bar
+    of drops under 1% would otherwise read "0%" on every tick)."""
+    decimals = 0 if limit >= 0.1 else int(np.clip(np.ceil(-np.log10(limit * 100)) + 1, 1, 4))
+    return f".{decimals}%"
+
+
 def occlusion_figure(image: np.ndarray, drops: np.ndarray, class_name: str,
                      height: int = 380) -> go.Figure:
     """The drop in a class's probability when each region is hidden, over the image."""
@@ -248,7 +255,8 @@ def occlusion_figure(image: np.ndarray, drops: np.ndarray, class_name: str,
     figure = go.Figure(go.Image(z=shown, hoverinfo="skip"))
     figure.add_trace(go.Heatmap(
         z=drops, colorscale="RdBu", reversescale=True, zmid=0, zmin=-limit, zmax=limit, opacity=0.6,
-        colorbar=dict(title=dict(text="drop in<br>probability"), thickness=12, tickformat=".0%"),
+        colorbar=dict(title=dict(text="drop in<br>probability"), thickness=12,
+                      tickformat=percent_format(limit)),
         hovertemplate=f"row %{{y}}, column %{{x}}<br>hiding it changes P({class_name}) by "
                       "-%{z:.1%}<extra></extra>"))
     figure.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
@@ -287,16 +295,19 @@ def number_grid(values: np.ndarray, text: np.ndarray | None = None, colorscale: 
     (row, col, size) outlines a square window (the filter's position)."""
     values = np.asarray(values, dtype=np.float64)
     rows, cols = values.shape
+    # Gaps separate cells that carry numbers; small cells (a real 28x28 map) are drawn edge to
+    # edge like an image, or the gaps turn the picture into a dot mesh.
+    gap = 2 if cell >= 16 else 0
     figure = go.Figure()
     if np.isnan(values).any():  # cells not computed yet: faint squares, in light and dark themes
         figure.add_trace(go.Heatmap(
             z=np.zeros_like(values), colorscale=[[0, "rgba(128,128,128,0.18)"],
                                                  [1, "rgba(128,128,128,0.18)"]],
-            showscale=False, xgap=2, ygap=2, hoverinfo="skip"))
+            showscale=False, xgap=gap, ygap=gap, hoverinfo="skip"))
     figure.add_trace(go.Heatmap(
         z=values, text=text, texttemplate="%{text}" if text is not None else None,
         textfont=dict(size=font_size), colorscale=colorscale, zmin=zmin, zmax=zmax,
-        showscale=show_scale, xgap=2, ygap=2,
+        showscale=show_scale, xgap=gap, ygap=gap,
         hovertemplate="row %{y}, column %{x}: %{z:.4f}<extra></extra>"))
     if box is not None:
         row, col, size = box

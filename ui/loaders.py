@@ -81,30 +81,58 @@ class _PreloadNoiseFilter(logging.Filter):
         return "triggered tf.function retracing" not in message
 
 
+PRELOAD_DELAY_S = 1.0  # after the first page is drawn, let the browser show it first
+
+
+class Preloading:
+    """The background loading of the models: what it has done so far, for the home page."""
+
+    def __init__(self, names: list[str], thread: threading.Thread):
+        self.names = names  # the models to load, in order
+        self.ready: list[str] = []
+        self.failed: list[str] = []
+        self.current: str | None = None
+        self.finished = False
+        self.thread = thread
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the loading (once; later calls do nothing)."""
+        with self._lock:
+            if not self.thread.is_alive() and not self.finished and self.thread.ident is None:
+                self.thread.start()
+
+
 @st.cache_resource(show_spinner=False)
-def start_preloading() -> threading.Thread | None:
-    """Load and warm up every model and its default heat map in a background thread, once per
-    server, so that the first prediction on any page is quick: a class going from page to page
-    never waits for a model to load. Off with VISION_LAB_PRELOAD=0 (e.g. on a small machine)."""
+def preloading() -> Preloading | None:
+    """The background loading of every model and its default heat map, once per server (None
+    with VISION_LAB_PRELOAD=0, e.g. on a small machine), so that the first prediction on any page
+    is quick: a class going from page to page never waits for a model to load. Created here,
+    started by `start_preloading`."""
     if os.environ.get("VISION_LAB_PRELOAD", "1") == "0":
         return None
 
     # the models the pages open with first, the others after them
     first = [registry.get_spec(dataset.default_model) for dataset in registry.DATASETS.values()]
-    order = first + [spec for spec in registry.MODELS.values() if spec not in first]
+    order = [spec for spec in first + [spec for spec in registry.MODELS.values() if spec not in first]
+             if spec.weights_available]
 
     def preload() -> None:
+        time.sleep(PRELOAD_DELAY_S)
         start = time.perf_counter()
         for spec in order:
-            if not spec.weights_available:
-                continue
+            state.current = spec.name
             try:
                 predictor(spec.name)
                 explainer(spec.name)
             except Exception:  # the page that needs the model will say what is wrong
                 log.warning("could not preload %s", spec.name, exc_info=True)
+                state.failed.append(spec.name)
             else:
                 log.info("%s ready after %.1f s", spec.name, time.perf_counter() - start)
+                state.ready.append(spec.name)
+        state.current = None
+        state.finished = True
         # Tens of thousands of long-lived TensorFlow objects now: keep the garbage collector from
         # walking them again on every full collection during page runs.
         gc.freeze()
@@ -112,9 +140,19 @@ def start_preloading() -> threading.Thread | None:
     quiet = _PreloadNoiseFilter()
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(quiet)
     logging.getLogger("tensorflow").addFilter(quiet)
-    thread = threading.Thread(target=preload, name=PRELOAD_THREAD, daemon=True)
-    thread.start()
-    return thread
+    state = Preloading([spec.name for spec in order],
+                       threading.Thread(target=preload, name=PRELOAD_THREAD, daemon=True))
+    return state
+
+
+def start_preloading() -> Preloading | None:
+    """Start the background loading (once per server). The app calls it after the first page
+    has run: importing TensorFlow and building models would otherwise compete with drawing the
+    first page a user opens (the home page took 11 to 20 s to draw its cards that way)."""
+    state = preloading()
+    if state is not None:
+        state.start()
+    return state
 
 
 @st.cache_resource(show_spinner="Preparing the layers...")
@@ -133,9 +171,7 @@ def file_version(path: Path) -> float:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _metrics(name: str, version: float) -> dict[str, Any] | None:
-    from vision.models import load_metrics
-
-    return load_metrics(name)
+    return registry.load_metrics(name)
 
 
 def metrics(name: str) -> dict[str, Any] | None:
@@ -149,8 +185,9 @@ def _samples(dataset: str, version: float) -> list | None:
 
 
 def samples(dataset: str) -> list[tuple[np.ndarray, str, str]] | None:
-    """A dataset's gallery as (pixels, caption, class name), or None when none is at hand
-    (Fashion's is shipped with the weights; the others come from their data when it is here)."""
+    """A dataset's gallery as (pixels, caption, class name), or None when none is at hand: the
+    dataset's test images when it is here, else what is shipped (Fashion's with the weights, the
+    doodles and photos in samples/; no flower photo is shipped)."""
     return _samples(dataset, _samples_version(dataset))
 
 

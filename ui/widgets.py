@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import streamlit as st
 
-from ui import loaders
+from ui import loaders, presenter
 from ui.charts import top_k_bars
 from vision.errors import EmptyCanvasError, VisionLabError
-from vision.images import decode_image
+from vision.images import decode_image, is_blank
 from vision.registry import ModelSpec, get_dataset
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ class InputImage:
     caption: str
     is_dataset_sample: bool = False  # already in the dataset's own format: no preprocessing
     true_label: str | None = None
+    uploaded: bool = False  # a file the user uploaded (not a sample, not the canvas)
 
 
 def show_error(err: Exception) -> None:
@@ -45,15 +46,27 @@ def show_error(err: Exception) -> None:
 
 
 def uploaded_image(key: str, label: str = "Upload a photo") -> InputImage | None:
-    """A decoded upload, or None (nothing uploaded yet, or a bad file: the error is shown)."""
-    upload = st.file_uploader(label, type=UPLOAD_TYPES, key=key)
+    """A decoded upload, or None (nothing uploaded yet, or a bad file: the error is shown).
+
+    A file that cannot be read is dropped from the uploader (a fresh one replaces it, so no chip
+    of a rejected file stays) and its error, naming the file, stays above the uploader until the
+    next file: an error is never shown for a file it is not about."""
+    generation = int(st.session_state.get(f"{key}__generation", 0))
+    rejected_key = f"{key}__rejected"
+    upload = st.file_uploader(label, type=UPLOAD_TYPES,
+                              key=key if generation == 0 else f"{key}__{generation}")
     if upload is None:
+        rejected = st.session_state.get(rejected_key)
+        if rejected is not None:
+            st.error(f"**{rejected[0]}** was not used: {rejected[1]}", icon=":material/error:")
         return None
+    st.session_state.pop(rejected_key, None)
     try:
-        return InputImage(_decoded(upload.getvalue()), upload.name)
+        return InputImage(_decoded(upload.getvalue()), upload.name, uploaded=True)
     except VisionLabError as err:
-        show_error(err)
-        return None
+        st.session_state[rejected_key] = (upload.name, str(err))
+        st.session_state[f"{key}__generation"] = generation + 1
+        st.rerun()
 
 
 @st.cache_data(show_spinner="Reading the photo...", max_entries=8)
@@ -66,8 +79,8 @@ def chosen_image(dataset: str, key: str, start_with_sample: bool = False) -> Inp
     """The image to work on: an upload, a sample from a gallery, a surprise sample, or (for
     doodles) the current drawing of the Doodle page. None until there is one.
 
-    Samples are shipped with the Fashion weights; flower and doodle samples appear when their
-    data is on this machine, otherwise the page invites an upload. Doodles start from the current
+    Samples come from the dataset when it is on this machine, else from what is shipped
+    (`loaders.samples`); with neither (flowers on a bare clone) the page invites an upload. Doodles start from the current
     drawing when there is one; `start_with_sample` starts the other datasets from a sample.
     """
     spec = get_dataset(dataset)
@@ -102,21 +115,41 @@ def chosen_image(dataset: str, key: str, start_with_sample: bool = False) -> Inp
             "Sample", range(len(samples)), key=f"{key}_sample",
             format_func=lambda i: f"{samples[i][2]} ({samples[i][1]})")
     pixels, caption, label = samples[index]
-    return InputImage(pixels, caption, is_dataset_sample=pixels.ndim == 2, true_label=label)
+    # a photo shipped for any-photo models names what it shows, not one of the model's classes
+    known = label if label in spec.labels else None
+    return InputImage(pixels, caption, is_dataset_sample=pixels.ndim == 2, true_label=known)
+
+
+BLANK_MESSAGE = ("**{name}** is blank (one flat colour, or fully transparent): there is nothing "
+                 "here for a model to recognise, so no guess is shown. Try a picture of something.")
+
+
+def stop_if_blank(image: InputImage) -> None:
+    """Stops the page with a "nothing here" note for an uploaded picture that holds nothing,
+    instead of a confident-looking guess on a blank."""
+    if image.uploaded and is_blank(image.pixels):
+        show_placeholder_top1("Nothing here")
+        st.info(BLANK_MESSAGE.format(name=image.caption), icon=":material/hide_image:")
+        st.stop()
 
 
 # ---------------------------------------------------------------- models and predictions
 def model_choice(specs: Sequence[ModelSpec], key: str, default: str | None = None,
-                 label: str = "Model") -> ModelSpec:
+                 label: str = "Model", as_list: bool = False) -> ModelSpec:
     """The model the user picked. The preselected one is `default` when its weights are here,
-    else the first model whose weights are here."""
+    else the first model whose weights are here. `as_list`: a drop-down list instead of a row of
+    buttons (many models would wrap into a jumble)."""
     specs = list(specs)
     names = [spec.name for spec in specs]
     ready = [spec.name for spec in specs if spec.weights_available]
     preferred = default if default in ready else (ready[0] if ready else names[0])
     by_name = {spec.name: spec for spec in specs}
-    name = st.radio(label, names, index=names.index(preferred), key=key, horizontal=True,
-                    format_func=lambda n: by_name[n].title)
+    if as_list:
+        name = st.selectbox(label, names, index=names.index(preferred), key=key,
+                            format_func=lambda n: by_name[n].title)
+    else:
+        name = st.radio(label, names, index=names.index(preferred), key=key, horizontal=True,
+                        format_func=lambda n: by_name[n].title)
     return by_name[name]
 
 
@@ -162,6 +195,7 @@ def page_image(dataset: str, key: str, prompt: str, icon: str | None = None,
     if image is None:
         st.info(prompt, icon=icon)
         st.stop()
+    stop_if_blank(image)
     return image
 
 
@@ -191,6 +225,7 @@ def page_input(dataset: str | None, key: str, prompt: str, icon: str, spec: Mode
     if image is None:
         st.info(prompt, icon=icon)
         st.stop()
+    stop_if_blank(image)
     try:
         with st.spinner("Preparing the photo..."):
             prepared = prepared_input(image, spec.preprocessing)
@@ -245,8 +280,8 @@ def show_top_k(labels: Sequence[str], probabilities: np.ndarray, key: str,
             "Classes shown", 1, count, min(5, count), key=key,
             help="Slide to the right to see the probability of every class.")
     order = np.argsort(-probabilities, kind="stable")[:k]
-    st.plotly_chart(top_k_bars([labels[i] for i in order], probabilities[order]),
-                    key=f"{key}_chart", config={"displayModeBar": False})
+    figure = presenter.figure(top_k_bars([labels[i] for i in order], probabilities[order]))
+    st.plotly_chart(figure, key=f"{key}_chart", config={"displayModeBar": False})
 
 
 def class_choice(labels: Sequence[str], probabilities: np.ndarray, key: str, signature: str,
@@ -266,6 +301,35 @@ def class_choice(labels: Sequence[str], probabilities: np.ndarray, key: str, sig
         st.session_state[f"{key}__for"] = signature
     return st.selectbox(label, options, key=key,
                         format_func=lambda i: f"{labels[i]} ({probabilities[i]:.1%})")
+
+
+def layer_label(names: Sequence[str], name: str) -> str:
+    """A layer as a student reads it: its stage in the network (early, middle or late: thirds of
+    the layers with feature maps, input to output), its position, and the raw name as detail."""
+    position = list(names).index(name)
+    stage = ("Early", "Middle", "Late")[min(2, 3 * position // max(1, len(names)))]
+    return f"{stage} · layer {position + 1} of {len(names)} ({name})"
+
+
+WEAK_EVIDENCE = 0.01  # below this probability a class's map is faint evidence, however red
+
+
+def evidence_note(explained, top, labels: Sequence[str]) -> str:
+    """One line under a heat map on how strong its evidence is. Every map is scaled to its own
+    peak, so the map of a class at 0.0% is as bright as the prediction's: the note gives the
+    class's score (its logit) beside the top guess's, and says so plainly for a weak class.
+    `explained` and `top` are `vision.explain.Explanation`s (the class shown, the top guess)."""
+    if explained is None:
+        return ""
+    line = f"Score (logit) {explained.logit:.1f}"
+    if top is not None and top.class_index != explained.class_index:
+        line += f", against {top.logit:.1f} for the top guess, {labels[top.class_index]}"
+    line += ". Each map is scaled to its own strongest spot."
+    if explained.probability < WEAK_EVIDENCE:
+        line = (f"**Weak evidence:** {labels[explained.class_index]} gets only "
+                f"{explained.probability:.1%}, so even the red parts of this map count for "
+                f"little. {line}")
+    return line
 
 
 def opacity(key: str) -> float:
@@ -300,7 +364,8 @@ def _canvas_component(**kwargs):
     return st_canvas(**kwargs)
 
 
-def drawing(key: str, side: int = CANVAS_SIDE, pen: str = "medium") -> np.ndarray | None:
+def drawing(key: str, side: int = CANVAS_SIDE, remember: bool = True,
+            pen: str = "medium") -> np.ndarray | None:
     """A white square canvas with a black pen: the RGBA pixels (H, W, 4) after the latest stroke,
     or None while nothing has been drawn yet. `pen` is a key of PEN_WIDTHS, or ERASER (a wide
     white pen: what it covers is paper again).
@@ -310,8 +375,17 @@ def drawing(key: str, side: int = CANVAS_SIDE, pen: str = "medium") -> np.ndarra
     "doodle_canvas_json"), so other pages can use "the current drawing" and the canvas shows it
     again when the user comes back to this page. The canvas's toolbar has Undo, Redo and
     "Reset canvas & history" (the bin).
+
+    `remember` False: a canvas of its own (a game round), neither restored nor kept as the
+    current drawing.
     """
     initial_key = f"{key}__initial"
+    if not remember:
+        result = _canvas_component(
+            stroke_width=PEN_WIDTH, stroke_color="#000000", background_color="#FFFFFF",
+            update_streamlit=True, height=side, width=side, drawing_mode="freedraw",
+            initial_drawing=None, return_image_data=True, key=key)
+        return None if result.image_data is None else np.asarray(result.image_data, dtype=np.uint8)
     if key not in st.session_state:  # the canvas is mounted (again): show the last drawing
         st.session_state[initial_key] = st.session_state.get(DRAWING_JSON_KEY)
     eraser = pen == ERASER

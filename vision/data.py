@@ -77,11 +77,12 @@ def keras_home() -> Path:
 
 # ---------------------------------------------------------------- Fashion-MNIST
 def fashion_mnist_dir() -> Path | None:
-    """The first folder holding the four Fashion-MNIST files, or None."""
-    candidates = []
+    """The first folder holding the four Fashion-MNIST files, or None. `$FASHION_MNIST_DIR`, when
+    set, is the only place looked at (an empty folder there stands for a machine without it)."""
     if os.environ.get("FASHION_MNIST_DIR"):
-        candidates.append(Path(os.environ["FASHION_MNIST_DIR"]))
-    candidates += [keras_home() / "datasets" / "fashion-mnist", FASHION_DEBIAN_DIR]
+        candidates = [Path(os.environ["FASHION_MNIST_DIR"])]
+    else:
+        candidates = [keras_home() / "datasets" / "fashion-mnist", FASHION_DEBIAN_DIR]
     for folder in candidates:
         if all((folder / f).is_file() for f in FASHION_FILES.values()):
             return folder
@@ -310,6 +311,32 @@ class DatasetSource:
         return (f"The {self.what} are not on this machine: put {self.how} in "
                 f"`{shared_data_dir() / self.shared_folder}` (or set VISION_LAB_DATA) to see them.")
 
+    def __init__(self, shipped: str | None = None, cover_index: int = 0,
+                 cover_from: str | None = None):
+        # `shipped`: the samples shipped with the app, relative to `samples/` (`vision.samples`),
+        # shown while the dataset itself is not on the machine; `cover_index`: which sample
+        # pictures the dataset on the home page, taken from the shipped file `cover_from`
+        # (default: `shipped`) while the dataset is absent.
+        self.shipped = shipped
+        self.cover_index = cover_index
+        self.cover_from = cover_from or shipped
+
+    def shipped_samples(self) -> list[Sample] | None:
+        """The samples shipped with the app, or None when it ships none."""
+        from vision.samples import read_samples
+
+        return None if self.shipped is None else read_samples(self.shipped)
+
+    def shipped_cover(self) -> np.ndarray | None:
+        """The cover picture taken from the shipped samples (a doodle turned dark on light)."""
+        from vision.samples import read_samples
+
+        shipped = None if self.cover_from is None else read_samples(self.cover_from)
+        if not shipped:
+            return None
+        pixels = shipped[self.cover_index % len(shipped)][0]
+        return 255 - pixels if pixels.ndim == 2 else _small(pixels, 96)
+
     def available(self) -> bool:
         """Whether the dataset's images are on this machine."""
         return False
@@ -370,14 +397,50 @@ class TestImages:
         return self.source.missing_hint
 
     def needs_dataset(self, test_indices: np.ndarray) -> bool:
-        """Whether showing these test images needs the dataset (they are not all shipped)."""
-        return self.source.needs_dataset(self.references, test_indices)
+        """Whether showing these test images needs the dataset (they are not all shipped, in
+        the evaluation file's thumbnails or otherwise)."""
+        indices = np.asarray(test_indices, dtype=np.int64).ravel()
+        indices = indices[~self._thumbnailed(indices)]
+        return self.source.needs_dataset(self.references, indices)
+
+    def from_thumbnails(self, test_indices: np.ndarray) -> bool:
+        """Whether some of these images would be shown from the evaluation file's thumbnails
+        (the dataset is absent), which are smaller than the originals."""
+        indices = np.asarray(test_indices, dtype=np.int64).ravel()
+        return not self.source.available() and bool(np.any(self._thumbnailed(indices)))
+
+    def thumbnail_note(self, test_indices: np.ndarray) -> str | None:
+        """What to say when these images come from the shipped thumbnails and are not exactly
+        the originals (photos, kept as small JPEGs); None otherwise."""
+        shape = getattr(self.references, "thumbnail_shape", None)
+        if shape is None or len(shape) != 3 or not self.from_thumbnails(test_indices):
+            return None
+        return ("Small copies of the test photos, shipped with the model (the full photos are "
+                "absent here): they, and the heat maps computed on them, are a little blurrier "
+                "than the originals.")
 
     def images(self, test_indices: np.ndarray) -> list[np.ndarray | None]:
-        """The pixels of each test image (28x28 uint8, or 224x224x3 uint8 for flowers); None for
-        an image that is not available here."""
+        """The pixels of each test image (28x28 uint8, or 224x224x3 uint8 for flowers): from the
+        dataset when it is here, else from the evaluation file's thumbnails; None for an image
+        that is not available here."""
         indices = np.asarray(test_indices, dtype=np.int64).ravel()
-        return self.source.test_images(self.references, indices, self._memo)
+        out = self.source.test_images(self.references, indices, self._memo)
+        missing = [i for i, image in enumerate(out) if image is None]
+        if missing and getattr(self.references, "thumbnail_indices", None) is not None:
+            for i, image in zip(missing, self.references.thumbnail_images(indices[missing])):
+                out[i] = image
+        return out
+
+    def _thumbnailed(self, indices: np.ndarray) -> np.ndarray:
+        has = getattr(self.references, "has_thumbnails", None)
+        return np.zeros(len(indices), bool) if has is None else has(indices)
+
+
+def _small(pixels: np.ndarray, side: int) -> np.ndarray:
+    """A centre-cropped square thumbnail of a photo."""
+    from vision.preprocess import photo_to_square
+
+    return photo_to_square(np.asarray(pixels, np.uint8), side)
 
 
 def _with_channel(data: Dataset, limit: int | None) -> Dataset:
@@ -482,7 +545,7 @@ class QuickDraw(DatasetSource):
 
     def samples(self):
         if not self.available():
-            return None
+            return self.shipped_samples()
         images, labels = load_doodle_arrays()
         rows = doodle_test_indices()
         return [(images[row], f"test doodle {int(row)}", name)
@@ -491,7 +554,9 @@ class QuickDraw(DatasetSource):
 
     def cover(self):
         folder = quickdraw_dir()
-        return None if folder is None else 255 - np.load(folder / "cat.npy", mmap_mode="r")[0]
+        if folder is None:
+            return self.shipped_cover()
+        return 255 - np.load(folder / "cat.npy", mmap_mode="r")[0]
 
     def test_references(self, data, misclassified):
         return {"test_rows": doodle_test_indices().astype(np.int32)}
@@ -511,7 +576,6 @@ class Flowers(DatasetSource):
 
     classes = FLOWER_CLASSES
     SAMPLES_PER_CLASS = 4
-    cover_index = 0
     samples_hint = ("Sample photos appear here when the flower dataset is on this machine "
                     "(`$VISION_LAB_DATA/flowers`).")
 
@@ -535,15 +599,16 @@ class Flowers(DatasetSource):
 
     def samples(self):
         if not self.available():
-            return None
+            return self.shipped_samples()
         test = flower_file_splits()["test"]
         return [(load_flower_image(file), file.split("/")[-1], name)
                 for index, name in enumerate(FLOWER_CLASSES)
                 for file in [f for f, y in zip(test.files, test.y) if y == index][:self.SAMPLES_PER_CLASS]]
 
     def cover(self):
-        if not self.available():
-            return None
+        # a shipped cover draws at once (splitting the dataset to find a test photo takes seconds)
+        if self.cover_from is not None or not self.available():
+            return self.shipped_cover()
         return load_flower_image(flower_file_splits()["test"].files[self.cover_index], 96)
 
     def test_references(self, data, misclassified):
@@ -564,10 +629,17 @@ class Flowers(DatasetSource):
 
 
 class ImageNetPhotos(Flowers):
-    """ImageNet itself is not here: the gallery borrows the flower photos (any photo will do)."""
+    """ImageNet itself is not here: the gallery is the photos shipped with the app (any photo
+    will do), then the flower test photos when they are on the machine."""
 
     classes = ()
-    cover_index = -1
+    samples_hint = None
+
+    def samples(self):
+        shipped = self.shipped_samples() or []
+        flowers = super().samples() if self.available() else []
+        return (shipped + (flowers or [])) or None
+
 
     def training_data(self, limit=None):
         return DatasetSource.training_data(self, limit)
@@ -577,6 +649,3 @@ class ImageNetPhotos(Flowers):
 
     def test_images(self, references, indices, memo):
         return [None] * len(indices)
-
-    def available(self) -> bool:
-        return flowers_dir() is not None

@@ -28,3 +28,11 @@ class EmptyCanvasError(InvalidImageError):
 class DrawingTooSmallError(EmptyCanvasError):
     """The drawing is only a dot or a tiny mark: too small to read (an EmptyCanvasError, so pages
     show it as a friendly hint, not as a failure)."""
+
+
+class ModelFileError(VisionLabError):
+    """An uploaded model file cannot be used (not a Keras file, damaged, too big, wrong shape...)."""
+
+
+class UnsafeModelError(ModelFileError):
+    """An uploaded model file carries code (Lambda layers, custom classes): it is never loaded."""

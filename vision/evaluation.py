@@ -54,7 +54,10 @@ def class_report(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> Cl
 
 # ---------------------------------------------------------------- the record
 _REQUIRED = ("y_true", "y_pred", "top3_indices", "top3_probabilities", "misclassified", "embeddings")
-_REFERENCES = ("misclassified_images", "test_rows", "test_files")
+_REFERENCES = ("misclassified_images", "test_rows", "test_files",
+               "thumbnail_indices", "thumbnail_bytes", "thumbnail_offsets", "thumbnail_shape")
+THUMBNAILS_PER_CELL = 12  # the first page of a cell on the Model report
+THUMBNAIL_SIDE = 128  # the longer side of a shipped colour thumbnail (JPEG)
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,15 @@ class Evaluation:
     misclassified_images: np.ndarray | None = None  # Fashion-MNIST: (M, 28, 28) uint8
     test_rows: np.ndarray | None = None  # doodles: row of each test image in the dataset
     test_files: np.ndarray | None = None  # flowers: file of each test image
+    # Small pictures of the test images the study pages show (the mistakes and the first images
+    # of each confusion cell), so they work without the dataset: PNG (grey) or JPEG (colour)
+    # bytes, one after the other, and the shape of the images they were made from.
+    thumbnail_indices: np.ndarray | None = None  # test-set index of each thumbnail
+    thumbnail_bytes: np.ndarray | None = None  # uint8, every encoded thumbnail back to back
+    thumbnail_offsets: np.ndarray | None = None  # where each starts (one more, for the end)
+    thumbnail_shape: np.ndarray | None = None  # (H, W) or (H, W, 3) of the original images
     _positions: dict = field(default_factory=dict, repr=False, compare=False)
+    _thumbnail_positions: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def accuracy(self) -> float:
@@ -111,6 +122,57 @@ class Evaluation:
             self._positions.update({int(index): i for i, index in enumerate(self.misclassified)})
         return np.array([self._positions.get(int(index), -1) for index in np.ravel(test_indices)],
                         dtype=np.int64)
+
+    # ------------------------------------------------------------ thumbnails
+    def has_thumbnails(self, test_indices: np.ndarray) -> np.ndarray:
+        """Whether each of these test images has a thumbnail in the record."""
+        if self.thumbnail_indices is None:
+            return np.zeros(len(np.ravel(test_indices)), dtype=bool)
+        if not self._thumbnail_positions:
+            self._thumbnail_positions.update(
+                {int(index): i for i, index in enumerate(self.thumbnail_indices)})
+        return np.array([int(i) in self._thumbnail_positions for i in np.ravel(test_indices)],
+                        dtype=bool)
+
+    def thumbnail_images(self, test_indices: np.ndarray) -> list[np.ndarray | None]:
+        """The thumbnails of some test images, decoded and resized back to the shape of the
+        original images (so a model takes them as they are); None where there is none."""
+        has = self.has_thumbnails(test_indices)
+        out: list[np.ndarray | None] = []
+        for index, present in zip(np.ravel(test_indices), has):
+            if not present:
+                out.append(None)
+                continue
+            i = self._thumbnail_positions[int(index)]
+            start, end = int(self.thumbnail_offsets[i]), int(self.thumbnail_offsets[i + 1])
+            out.append(decode_thumbnail(self.thumbnail_bytes[start:end].tobytes(),
+                                        tuple(int(n) for n in self.thumbnail_shape)))
+        return out
+
+    def with_thumbnails(self, images: np.ndarray, per_cell: int = THUMBNAILS_PER_CELL,
+                        side: int = THUMBNAIL_SIDE) -> "Evaluation":
+        """The record with thumbnails of what the study pages show: every mistake (unless the
+        record already holds their pixels) and the first `per_cell` images of each cell.
+        `images` is the test set the record was computed on, (N, H, W[, 1 or 3]) uint8."""
+        from dataclasses import replace
+
+        images = np.asarray(images)
+        if images.ndim == 4 and images.shape[-1] == 1:
+            images = images[..., 0]
+        chosen = set(self.misclassified.tolist())
+        for actual in range(self.classes):
+            for predicted in range(self.classes):
+                chosen.update(self.cell(actual, predicted)[:per_cell].tolist())
+        if self.misclassified_images is not None:  # the mistakes' pixels are there already
+            chosen -= set(self.misclassified.tolist())
+        indices = np.array(sorted(chosen), dtype=np.int32)
+        encoded = [encode_thumbnail(images[i], side) for i in indices]
+        offsets = np.cumsum([0] + [len(b) for b in encoded]).astype(np.int64)
+        payload = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        return replace(self, thumbnail_indices=indices, thumbnail_bytes=payload,
+                       thumbnail_offsets=offsets,
+                       thumbnail_shape=np.array(images.shape[1:], dtype=np.int32),
+                       _positions={}, _thumbnail_positions={})
 
     # ------------------------------------------------------------ file
     def save(self, path: str | Path) -> None:
@@ -161,6 +223,36 @@ class Evaluation:
         for key in ("top3_probabilities", "embeddings"):
             arrays[key] = arrays[key].astype(np.float32)
         return cls(**arrays, loss=loss, num_classes=classes)
+
+
+def encode_thumbnail(image: np.ndarray, side: int = THUMBNAIL_SIDE) -> bytes:
+    """A grey image as lossless PNG at its own size (28x28 is already small); a colour photo
+    shrunk so its longer side is at most `side`, as JPEG."""
+    import io
+
+    from PIL import Image
+
+    picture = Image.fromarray(np.asarray(image, np.uint8))
+    buffer = io.BytesIO()
+    if picture.mode == "L":
+        picture.save(buffer, format="PNG", optimize=True)
+    else:
+        picture.thumbnail((side, side), Image.LANCZOS)
+        picture.convert("RGB").save(buffer, format="JPEG", quality=85, optimize=True)
+    return buffer.getvalue()
+
+
+def decode_thumbnail(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
+    """A thumbnail back as uint8 pixels of `shape` (a shrunk photo is enlarged again)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as picture:
+        picture = picture.convert("L" if len(shape) == 2 else "RGB")
+        if picture.size != (shape[1], shape[0]):
+            picture = picture.resize((shape[1], shape[0]), Image.BICUBIC)
+        return np.asarray(picture, dtype=np.uint8)
 
 
 def evaluate(predictor, x: np.ndarray, y: np.ndarray, batch_size: int = 128) -> Evaluation:
@@ -254,3 +346,56 @@ def disagreement(predictions: Mapping[str, str]) -> str | None:
     counts = Counter(answers)
     best = max(counts.values())
     return next(answer for answer in answers if counts[answer] == best)
+
+
+# ---------------------------------------------------------------- writing the file
+def write_record(path: str | Path, spec, data, result: Evaluation) -> Evaluation:
+    """Write a model's evaluation file: the record, what finds its test images again in the
+    dataset (`DatasetSource.test_references`) and thumbnails of the images the study pages show,
+    so they work on a machine without the dataset. `spec` is a `vision.registry.ModelSpec`,
+    `data` the `vision.data.Dataset` the record was computed on. Returns what was written."""
+    from dataclasses import replace
+
+    from vision.registry import get_dataset
+
+    references = get_dataset(spec.dataset).source.test_references(data, result.misclassified)
+    record = replace(result, **references).with_thumbnails(data.test.x)
+    record.save(path)
+    return record
+
+
+def refresh(name: str, out_dir: Path | None = None) -> Evaluation:
+    """Evaluate a model's shipped weights on its test split again and rewrite its evaluation
+    file (`weights/MODEL_eval.npz`), e.g. after the thumbnails' format changed or a model was
+    retrained elsewhere. Needs the model's dataset on this machine."""
+    from vision.models import Predictor
+    from vision.registry import WEIGHTS_DIR, get_dataset, get_spec
+
+    spec = get_spec(name)
+    data = get_dataset(spec.dataset).source.training_data()
+    result = evaluate(Predictor.load(name), data.test.x, data.test.y)
+    path = (out_dir or WEIGHTS_DIR) / spec.eval_path.name
+    return write_record(path, spec, data, result)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    from vision.registry import trained_models
+
+    parser = argparse.ArgumentParser(
+        prog="python -m vision.evaluation",
+        description="Re-evaluate the shipped weights on the test split and rewrite MODEL_eval.npz "
+                    "(with the thumbnails the study pages show without the dataset).")
+    parser.add_argument("--refresh", required=True, metavar="MODEL|all",
+                        choices=[*trained_models(), "all"])
+    args = parser.parse_args(argv)
+    for name in trained_models() if args.refresh == "all" else [args.refresh]:
+        record = refresh(name)
+        size = int(record.thumbnail_offsets[-1])
+        print(f"[{name}] test accuracy {record.accuracy:.4f}; "
+              f"{len(record.thumbnail_indices)} thumbnails ({size / 1024:.0f} KiB)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

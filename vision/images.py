@@ -121,3 +121,13 @@ def _deep_to_uint8(values: np.ndarray, mode: str) -> np.ndarray:
     else:  # no standard range (scientific data): stretch what is there
         values, full = values - low, max(high - low, 1e-12)
     return np.clip(np.rint(values * (255.0 / full)), 0, 255).astype(np.uint8)
+
+
+def is_blank(pixels: np.ndarray, tolerance: int = 8) -> bool:
+    """Whether a picture holds nothing to recognise: one flat colour in every channel, give or
+    take `tolerance` levels of JPEG noise (a fully transparent PNG decodes to plain white)."""
+    pixels = np.asarray(pixels)
+    if pixels.size == 0:
+        return True
+    flat = pixels.reshape(-1, pixels.shape[-1]) if pixels.ndim == 3 else pixels.reshape(-1, 1)
+    return int(np.ptp(flat, axis=0).max()) <= tolerance

@@ -7,10 +7,8 @@ one image is an order of magnitude faster than `model.predict`.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -19,20 +17,26 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from vision.errors import WeightsMissingError  # noqa: E402
-from vision.registry import ModelSpec, get_spec  # noqa: E402
+from vision.registry import ModelSpec, get_spec, load_metrics  # noqa: E402,F401 (re-exported)
 
 
 def load_model(name: str) -> keras.Model:
     """The trained (or pretrained) Keras model registered under `name`."""
     spec = get_spec(name)
-    if not spec.trained_here:
+    if not spec.trained_here and not spec.weights_path.is_file():
+        # No download from the app: a classroom without network would wait for it on every visit.
+        if not spec.weights_available:
+            raise WeightsMissingError(
+                f"The pretrained weights of {spec.title} are not on this machine "
+                f"({spec.weights_path.name} is missing from weights/). Re-create it with "
+                f"`python -m vision.train {name}` (it reads {spec.pretrained_file} from the Keras "
+                "cache, ~/.keras/models/, or downloads it).")
         try:
             return spec.build()
-        except Exception as err:  # no local weights file and no network
+        except Exception as err:  # a damaged weights file in the cache
             raise WeightsMissingError(
-                f"The pretrained weights of {spec.title} are not on this machine and could not be "
-                "downloaded. Connect to the internet once, or put the Keras weights file in "
-                "~/.keras/models/."
+                f"The pretrained weights of {spec.title} could not be read from the Keras cache "
+                f"({spec.pretrained_file}); delete that file and run `python -m vision.train {name}`."
             ) from err
     if not spec.weights_path.is_file():
         raise WeightsMissingError(
@@ -44,14 +48,6 @@ def load_model(name: str) -> keras.Model:
         raise WeightsMissingError(
             f"The weights file of {spec.title} could not be read ({spec.weights_path.name}); "
             f"re-create it with `python -m vision.train {name}`.") from err
-
-
-def load_metrics(name: str) -> dict[str, Any] | None:
-    """The metrics a training run wrote for a model (`weights/MODEL.json`), or None."""
-    path = get_spec(name).metrics_path
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def symbolic_input(model: keras.Model):

@@ -8,6 +8,7 @@ and test images) and, if it needs one, its page.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -34,7 +35,10 @@ class ModelSpec:
     architecture: str  # function in vision.architectures that builds the (untrained) model
     cam_layer: str | None  # conv layer used for CAM / Grad-CAM; None: the model has no conv layer
     supports_cam: bool = False  # global average pooling + one dense layer, so classic CAM applies
-    trained_here: bool = True  # False: pretrained weights loaded through keras.applications
+    trained_here: bool = True  # False: pretrained weights, used as they are (not trained here)
+    # a pretrained model: its Keras weights file, read from the Keras cache (or ../shared/data)
+    # by `python -m vision.train NAME`, which exports the model to weights/NAME.keras
+    pretrained_file: str | None = None
     label_source: Callable[[], tuple[str, ...]] | tuple[str, ...] = ()
 
     @cached_property
@@ -66,9 +70,12 @@ class ModelSpec:
 
     @property
     def weights_available(self) -> bool:
-        """Whether the model can be loaded here: its trained weights file exists, or it is
-        pretrained (ImageNet weights come from the Keras cache or its download)."""
-        return not self.trained_here or self.weights_path.is_file()
+        """Whether the model can be loaded here, with no network: its `.keras` file is shipped in
+        weights/, or (a pretrained model) its Keras weights file is in the local cache."""
+        if self.weights_path.is_file():
+            return True
+        return self.pretrained_file is not None and \
+            data.pretrained_weights_path(self.pretrained_file) is not None
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -106,7 +113,8 @@ MODELS: dict[str, ModelSpec] = {
             "imagenet_mobilenet", "ImageNet MobileNet",
             "MobileNet pretrained on the 1000 ImageNet classes, used as it is.",
             "imagenet", (224, 224, 3), "photo", "imagenet_mobilenet",
-            cam_layer="conv_pw_13_relu", trained_here=False, label_source=imagenet_classes),
+            cam_layer="conv_pw_13_relu", trained_here=False, pretrained_file="mobilenet_1_0_224_tf.h5",
+            label_source=imagenet_classes),
     )
 }
 
@@ -136,11 +144,14 @@ DATASETS: dict[str, DatasetSpec] = {
     for spec in (
         DatasetSpec("fashion_mnist", "Fashion-MNIST", "pages/fashion.py", "fashion_cnn",
                     data.FashionMNIST()),
-        DatasetSpec("quickdraw", "Quick, Draw!", "pages/doodle.py", "doodle_cnn", data.QuickDraw(),
-                    drawn=True),
-        DatasetSpec("flowers", "Flowers", "pages/flowers.py", "flowers_mobilenet", data.Flowers()),
+        # shipped: the samples in samples/ (python -m vision.samples) used while the dataset is
+        # absent. No flower photos are shipped: their authors and licences are not stated.
+        DatasetSpec("quickdraw", "Quick, Draw!", "pages/doodle.py", "doodle_cnn",
+                    data.QuickDraw(shipped="quickdraw/doodles.npz", cover_index=8), drawn=True),
+        DatasetSpec("flowers", "Flowers", "pages/flowers.py", "flowers_mobilenet",
+                    data.Flowers(cover_from="photos/photos.csv", cover_index=4)),
         DatasetSpec("imagenet", "ImageNet", "pages/any_photo.py", "imagenet_mobilenet",
-                    data.ImageNetPhotos()),
+                    data.ImageNetPhotos(shipped="photos/photos.csv")),
     )
 }
 
@@ -161,6 +172,15 @@ def _entry(table: dict, name: str, kind: str):
     except KeyError:
         raise UnknownModelError(
             f"There is no {kind} called {name!r}. Known {kind}s: {', '.join(table)}.") from None
+
+
+def load_metrics(name: str) -> dict | None:
+    """The metrics a training run wrote for a model (`weights/MODEL.json`), or None. Here, not in
+    `vision.models`, so that reading them (the home page) does not import TensorFlow."""
+    path = get_spec(name).metrics_path
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def trained_models(dataset: str | None = None) -> list[str]:

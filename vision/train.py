@@ -8,7 +8,6 @@ predictions and the embeddings of the mistakes). Seeds are fixed, so a run can b
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import json
 import platform
@@ -22,9 +21,9 @@ import numpy as np
 import tensorflow as tf
 
 from vision import data as datasets
-from vision.evaluation import Evaluation, evaluate
+from vision.evaluation import Evaluation, evaluate, write_record
 from vision.models import Predictor
-from vision.registry import WEIGHTS_DIR, ModelSpec, get_dataset, get_spec
+from vision.registry import MODELS, WEIGHTS_DIR, ModelSpec, get_dataset, get_spec
 
 SEED = 42
 # Where the transfer model's fine-tuning starts: everything below is frozen and its output cached.
@@ -65,6 +64,8 @@ RECIPES = {
                                 fine_tune_epochs=6, fine_tune_learning_rate=1e-4, transfer=True),
 }
 TRAINABLE = tuple(RECIPES)
+# pretrained models: exported to weights/ from their Keras weights file, not trained
+PRETRAINED = tuple(name for name, spec in MODELS.items() if spec.pretrained_file)
 
 
 # ---------------------------------------------------------------- data
@@ -249,9 +250,9 @@ def metrics_document(spec: ModelSpec, model: keras.Model, data: datasets.Dataset
 
 
 def write_eval_file(path: Path, spec: ModelSpec, data: datasets.Dataset, result: Evaluation) -> None:
-    """The evaluation record, with what finds its test images again (`MODEL_eval.npz`)."""
-    references = get_dataset(spec.dataset).source.test_references(data, result.misclassified)
-    dataclasses.replace(result, **references).save(path)
+    """The evaluation record, with what finds its test images again and the thumbnails of those
+    the study pages show (`MODEL_eval.npz`; `python -m vision.evaluation --refresh` rewrites it)."""
+    write_record(path, spec, data, result)
 
 
 # ---------------------------------------------------------------- entry point
@@ -260,6 +261,8 @@ def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
     """Train one registered model, evaluate it on its test split and write its three files."""
     spec = get_spec(name)
     if name not in RECIPES:
+        if spec.pretrained_file is not None:
+            return export_pretrained(name, out_dir)
         raise SystemExit(f"{name} is pretrained and used as it is: there is nothing to train.")
     recipe = RECIPES[name]
     keras.utils.set_random_seed(SEED)
@@ -308,9 +311,25 @@ def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
     return document
 
 
+def export_pretrained(name: str, out_dir: Path = WEIGHTS_DIR) -> dict:
+    """Ship a pretrained model as it is: build it from its Keras weights file (the Keras cache,
+    ../shared/data, or a download) and save it as a self-contained `weights/NAME.keras` on raw
+    0-255 pixels, so the app needs neither the cache nor the network."""
+    spec = get_spec(name)
+    keras.mixed_precision.set_global_policy("float32")
+    model = spec.build()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{name}.keras"
+    model.save(target)
+    print(f"[{name}] exported {model.count_params():,} parameters to {target} "
+          f"({target.stat().st_size / 2**20:.1f} MiB)", flush=True)
+    return {"model": name, "parameters": int(model.count_params()), "file": str(target)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m vision.train", description=__doc__.split("\n")[0])
-    parser.add_argument("model", choices=[*TRAINABLE, "all"], help="which model to train")
+    parser.add_argument("model", choices=[*TRAINABLE, *PRETRAINED, "all"],
+                        help="which model to train (a pretrained one is exported as it is)")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="output folder")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--fine-tune-epochs", type=int, help="override the fine-tuning epochs")
