@@ -94,11 +94,17 @@ def main() -> None:
             first.close()
             for count, row in enumerate(rows, start=1):
                 truth = data.DOODLE_CLASSES[test.y[row]]
-                context = browser.new_context(viewport={"width": 1280, "height": 1400})
-                try:
-                    label, was_unsure, times = replay(context.new_page(), url, centre_lines(test.x[row]))
-                finally:
-                    context.close()
+                for attempt in range(2):  # a page that never loads (a busy machine) is tried again
+                    context = browser.new_context(viewport={"width": 1280, "height": 1400})
+                    try:
+                        label, was_unsure, times = replay(context.new_page(), url,
+                                                          centre_lines(test.x[row]))
+                        break
+                    except Exception:
+                        if attempt:
+                            raise
+                    finally:
+                        context.close()
                 right += label == truth
                 unsure += was_unsure
                 latencies += times
