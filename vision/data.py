@@ -302,6 +302,9 @@ class DatasetSource:
     # what to put there
     shared_folder: str | None = None
     what = how = ""
+    # Whether evaluation files may ship thumbnails of this dataset's test images: only where each
+    # image's licence is known.
+    thumbnails_licensed = True
 
     @property
     def missing_hint(self) -> str:
@@ -580,6 +583,9 @@ class Flowers(DatasetSource):
                     "(`$VISION_LAB_DATA/flowers`).")
 
     shared_folder, what, how = "flowers", "flower photos", "the flowers-recognition folders"
+    # The collection states no author or licence per photo, so none is shipped, not even as a
+    # thumbnail in an evaluation file.
+    thumbnails_licensed = False
 
     def available(self) -> bool:
         return flowers_dir() is not None

@@ -358,8 +358,10 @@ def write_record(path: str | Path, spec, data, result: Evaluation) -> Evaluation
 
     from vision.registry import get_dataset
 
-    references = get_dataset(spec.dataset).source.test_references(data, result.misclassified)
-    record = replace(result, **references).with_thumbnails(data.test.x)
+    source = get_dataset(spec.dataset).source
+    record = replace(result, **source.test_references(data, result.misclassified))
+    if source.thumbnails_licensed:
+        record = record.with_thumbnails(data.test.x)
     record.save(path)
     return record
 
@@ -392,6 +394,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     for name in trained_models() if args.refresh == "all" else [args.refresh]:
         record = refresh(name)
+        if record.thumbnail_indices is None:
+            print(f"[{name}] test accuracy {record.accuracy:.4f}; no thumbnails (the dataset's "
+                  "licences do not allow shipping its images)", flush=True)
+            continue
         size = int(record.thumbnail_offsets[-1])
         print(f"[{name}] test accuracy {record.accuracy:.4f}; "
               f"{len(record.thumbnail_indices)} thumbnails ({size / 1024:.0f} KiB)", flush=True)
