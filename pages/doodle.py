@@ -1,5 +1,6 @@
-"""Doodle: draw, and a CNN trained on Quick, Draw! guesses after every stroke, shows where it
-looked and the 28x28 picture it actually receives."""
+"""Doodle: draw (any pen) or upload a drawing, and a CNN trained on Quick, Draw! guesses after
+every stroke, says when it is not sure yet, shows where it looked and the 28x28 picture it
+actually receives."""
 
 from __future__ import annotations
 
@@ -7,23 +8,32 @@ import numpy as np
 import streamlit as st
 
 from ui import downloads, loaders, teach, widgets
-from vision.errors import EmptyCanvasError, VisionLabError
+from vision.calibration import is_unsure
+from vision.errors import DrawingTooSmallError, EmptyCanvasError, VisionLabError
 from vision.heatmaps import enlarge, overlay_heatmap
 from vision.registry import get_dataset
 
 DATASET = "quickdraw"
 BIG = 280
+DRAW, UPLOAD = "Draw", "Upload a drawing"
+PENS = [*widgets.PEN_WIDTHS, widgets.ERASER]
+UNSURE = "I'm not sure yet"
 
 
 def show_results(spec, rgba: np.ndarray | None) -> None:
-    """Everything the model makes of one canvas: top-1, bars, heat maps, its 28x28 input."""
+    """Everything the model makes of one drawing: top-1 (or "not sure yet"), bars, heat maps,
+    and each step to its 28x28 input."""
     if rgba is None:
         widgets.show_placeholder_top1("Draw something")
-        st.info("Draw one of the things listed above on the canvas: the guess appears after "
-                "every stroke.", icon=":material/draw:")
+        st.info("Draw one of the things listed above on the canvas, or upload a drawing: the "
+                "guess appears after every stroke.", icon=":material/draw:")
         return
     try:
         prepared = widgets.prepared_input(widgets.InputImage(rgba, "your drawing"), spec.preprocessing)
+    except DrawingTooSmallError as err:
+        widgets.show_placeholder_top1("Too small to read")
+        st.info(str(err), icon=":material/zoom_in:")
+        return
     except EmptyCanvasError as err:
         widgets.show_placeholder_top1("Draw something")
         st.info(str(err), icon=":material/draw:")
@@ -33,7 +43,14 @@ def show_results(spec, rgba: np.ndarray | None) -> None:
         return
     probabilities = loaders.probabilities(spec.name, prepared.model_input)
     top = int(np.argmax(probabilities))
-    widgets.show_top1(spec.labels[top], float(probabilities[top]))
+    calibration = (loaders.metrics(spec.name) or {}).get("calibration")
+    if is_unsure(probabilities, calibration):
+        widgets.show_placeholder_top1(UNSURE)
+        st.caption(f"My best guess so far is **{spec.labels[top]}** ({probabilities[top]:.1%}), "
+                   f"below the {float(calibration['unsure_below']):.0%} I need to say it. Keep "
+                   "drawing, or draw it bigger and clearer.")
+    else:
+        widgets.show_top1(spec.labels[top], float(probabilities[top]))
     widgets.show_top_k(spec.labels, probabilities, key="doodle_k")
 
     input28 = prepared.model_input[..., 0].astype(np.uint8)
@@ -59,19 +76,30 @@ def show_results(spec, rgba: np.ndarray | None) -> None:
         column.image(enlarge(step.image, 112) if small else step.image, caption=step.name,
                      width="stretch")
     st.caption("Quick, Draw! doodles are white lines on black, centred and drawn with one thin "
-               "pen: your drawing is cropped, its strokes given the dataset's pen width, and "
-               "shrunk to 28x28 pixels.")
+               "pen: the paper is removed (its shade and shadows too), the lines found whatever "
+               "their darkness or colour (the ink mask), the drawing cropped, its strokes given "
+               "the dataset's pen width, and shrunk to 28x28 pixels.")
 
 
 @st.fragment
 def canvas_and_results(spec) -> None:
-    """The canvas and the results together: a stroke reruns only this part of the page."""
+    """The canvas (or an upload) and the results together: a stroke reruns only this part."""
     pad, results = st.columns([1, 1], gap="large")
     with pad:
-        rgba = widgets.drawing("doodle_pad")
-        st.caption("Undo, redo, and the bin (start again) are in the canvas's toolbar.")
+        source = st.radio("Input", [DRAW, UPLOAD], horizontal=True, key="doodle_source",
+                          label_visibility="collapsed")
+        if source == UPLOAD:
+            upload = widgets.uploaded_image(
+                "doodle_upload", "Upload a drawing: a scan, a photo of paper, or a PNG")
+            pixels = None if upload is None else upload.pixels
+        else:
+            pen = st.radio("Pen", PENS, index=1, horizontal=True, key="doodle_pen",
+                           format_func=str.capitalize)
+            pixels = widgets.drawing("doodle_pad", pen=pen)
+            st.caption("Undo, redo, and the bin (start again) are in the canvas's toolbar. "
+                       "The guess changes when you lift the pen.")
     with results:
-        show_results(spec, rgba)
+        show_results(spec, pixels)
 
 
 st.title("Doodle", anchor=False)

@@ -225,7 +225,7 @@ def test_doodle_canvas_comes_back_close_to_the_dataset_image(doodles):
     assert error < 6.5
     first = results[0]
     assert first.model_input.shape == (28, 28, 1) and first.model_input.dtype == np.float32
-    assert step_names(first) == ["canvas", "ink", "cropped", "28x28 input"]
+    assert step_names(first) == ["drawing", "ink (paper removed)", "ink mask", "cropped", "28x28 input"]
 
 
 @pytest.mark.data

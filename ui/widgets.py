@@ -351,6 +351,9 @@ CANVAS_SIDE = 320
 # Any pen works (the doodle preprocessing thins the strokes and redraws them at the dataset's
 # width); this one looks like a felt pen at the size a drawing usually takes on the canvas.
 PEN_WIDTH = 12
+PEN_WIDTHS = {"thin": 3, "medium": PEN_WIDTH, "thick": 28}  # the Doodle page's pen choice
+ERASER = "eraser"
+ERASER_WIDTH = 30
 
 
 def _canvas_component(**kwargs):
@@ -361,9 +364,11 @@ def _canvas_component(**kwargs):
     return st_canvas(**kwargs)
 
 
-def drawing(key: str, side: int = CANVAS_SIDE, remember: bool = True) -> np.ndarray | None:
+def drawing(key: str, side: int = CANVAS_SIDE, remember: bool = True,
+            pen: str = "medium") -> np.ndarray | None:
     """A white square canvas with a black pen: the RGBA pixels (H, W, 4) after the latest stroke,
-    or None while nothing has been drawn yet.
+    or None while nothing has been drawn yet. `pen` is a key of PEN_WIDTHS, or ERASER (a wide
+    white pen: what it covers is paper again).
 
     Every stroke reruns the script (the fragment around it) with the new pixels. The latest
     drawing is kept in `st.session_state["doodle_canvas"]` (and its strokes in
@@ -383,8 +388,10 @@ def drawing(key: str, side: int = CANVAS_SIDE, remember: bool = True) -> np.ndar
         return None if result.image_data is None else np.asarray(result.image_data, dtype=np.uint8)
     if key not in st.session_state:  # the canvas is mounted (again): show the last drawing
         st.session_state[initial_key] = st.session_state.get(DRAWING_JSON_KEY)
+    eraser = pen == ERASER
     result = _canvas_component(
-        stroke_width=PEN_WIDTH, stroke_color="#000000", background_color="#FFFFFF",
+        stroke_width=ERASER_WIDTH if eraser else PEN_WIDTHS.get(pen, PEN_WIDTH),
+        stroke_color="#FFFFFF" if eraser else "#000000", background_color="#FFFFFF",
         update_streamlit=True, height=side, width=side, drawing_mode="freedraw",
         initial_drawing=st.session_state.get(initial_key), return_image_data=True, key=key)
     rgba = result.image_data

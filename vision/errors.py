@@ -25,6 +25,11 @@ class EmptyCanvasError(InvalidImageError):
     """The drawing canvas holds no drawing (nothing, or only a dot or a few stray pixels)."""
 
 
+class DrawingTooSmallError(EmptyCanvasError):
+    """The drawing is only a dot or a tiny mark: too small to read (an EmptyCanvasError, so pages
+    show it as a friendly hint, not as a failure)."""
+
+
 class ModelFileError(VisionLabError):
     """An uploaded model file cannot be used (not a Keras file, damaged, too big, wrong shape...)."""
 

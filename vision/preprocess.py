@@ -13,7 +13,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from vision.errors import EmptyCanvasError, InvalidImageError
+from vision.errors import DrawingTooSmallError, EmptyCanvasError, InvalidImageError
 from vision.heatmaps import border_pixels, bounding_box, map_onto_crop
 
 SIDE = 28                 # Fashion-MNIST and Quick, Draw! images are 28x28
@@ -24,7 +24,8 @@ DISPLAY_SIDE = 512        # the longest side of the big pictures in `steps`
 DOODLE_FIT = 25.0
 STROKE_WIDTH = 1.5
 _WORK_SIDE = 208   # strokes are measured and redrawn at this resolution (about 8x the output)
-_WORK_LEVEL = 64   # ink level of a stroke there: low, so that thin strokes stay whole
+_WORK_LEVEL = 128  # ink level of a stroke's edge there, or half the lines' own level if lower
+#                    (a thin line fades when a big picture is shrunk: it must stay whole)
 MIN_DRAWING_FRACTION = 0.05   # a drawing smaller than this part of the canvas is a stray dot
 PHOTO_WORK_SIDE = 1024        # clothing photos are shrunk to this longest side first
 
@@ -317,49 +318,176 @@ def _negated_item(gray: np.ndarray, soft: np.ndarray, mask: np.ndarray) -> np.nd
 
 
 # ---------------------------------------------------------------- Quick, Draw!
-def doodle_from_canvas(rgba: np.ndarray) -> Preprocessed:
-    """A drawing (canvas RGBA with a transparent background, or dark ink on white) as a doodle.
+# The ink threshold adapts to the picture: the paper is estimated and divided out (uneven light,
+# shadow, paper colour), what is left is each pixel's darkness against its own paper, and the
+# threshold sits between the paper's grain and the lines' darkness (Otsu), with hysteresis so that
+# the faint, anti-aliased edges of a thin line stay joined to its darker centre.
+INK_WORK_SIDE = 800       # uploads are shrunk to this longest side before the ink is found
+MIN_INK_DARKNESS = 0.08   # darker than the paper by 8% at least: a light pencil line is ~25%
+NOISE_SIGMAS = 5.0        # the strong threshold is this many grain sigmas above the paper
+MAX_PAPER_GRAIN = 0.12    # paper noisier than this (sigma, as a fraction of white) is no paper
+MIN_PAPER_EVENNESS = 0.4  # a sheet's shadowed paper is still 40% as bright as its lit paper
+MAX_INK_FRACTION = 0.45   # a photographed line drawing leaves most of the sheet blank
+_BACKGROUND_SIDE = 64     # the paper is estimated on a picture this small ...
+_BACKGROUND_KERNEL = 7    # ... by a closing this wide: 11% of the picture, wider than a marker
 
-    Quick, Draw! bitmaps are white ink on black, centred on the drawing's bounding box, and drawn
-    with one thin pen whatever the drawing's size. So the edges of the strokes are moved in or out
-    until the strokes have the dataset's width, whatever pen the user chose, and the drawing is
-    fitted to the middle of the 28x28 frame.
+
+def doodle_from_canvas(image: np.ndarray) -> Preprocessed:
+    """A drawing as a Quick, Draw! doodle: the canvas (RGBA with a transparent background), or an
+    uploaded sketch (a scan, a phone photo of paper, a paint-program drawing, any ink colour).
+
+    The ink is found against the paper (see `ink_mask`); Quick, Draw! bitmaps are white ink on
+    black, centred on the drawing's bounding box, and drawn with one thin pen whatever the
+    drawing's size, so the edges of the strokes are moved in or out until the strokes have the
+    dataset's width, whatever pen the user chose, and the drawing is fitted to the 28x28 frame.
 
     Raises:
-        EmptyCanvasError: there is no drawing, or only a dot or a few stray pixels.
+        EmptyCanvasError: there is no drawing at all ("draw something").
+        DrawingTooSmallError: only a dot or a tiny mark ("too small to read").
+        InvalidImageError: the picture is not a line drawing (noise, a photo of a scene).
     """
-    canvas = np.asarray(rgba, dtype=np.uint8)
-    ink = _ink(canvas)
-    mask = _drop_specks(ink >= 128, min_area=max(4.0, ink.size * 1e-4))
+    canvas = np.asarray(image, dtype=np.uint8)
+    ink, mask = ink_mask(canvas)
     top, bottom, left, right = bounding_box(mask)
     if max(bottom - top, right - left) < MIN_DRAWING_FRACTION * max(ink.shape):
-        raise EmptyCanvasError("The canvas is empty: draw something first.")
+        raise DrawingTooSmallError(
+            "This drawing is too small to read: it is only a dot. Draw the whole thing, "
+            "filling most of the canvas.")
     cropped, (pad_top, pad_left) = _pad_to_square(
         np.where(mask, ink, 0).astype(np.uint8)[top:bottom, left:right])
     model_image, scale, offset = _redraw_strokes(cropped)
     side = cropped.shape[0]
-    square_top, square_left = top - pad_top, left - pad_left  # the square in canvas pixels
+    # the ink was found on a copy at most INK_WORK_SIDE pixels wide: back to the user's pixels
+    shrink_y, shrink_x = ink.shape[0] / canvas.shape[0], ink.shape[1] / canvas.shape[1]
+    square_top, square_left = (top - pad_top) / shrink_y, (left - pad_left) / shrink_x
     return Preprocessed(_as_input(model_image), (
-        Step("canvas", _for_display(_flatten_alpha(canvas))),
-        Step("ink", _for_display(ink)),
+        Step("drawing", _for_display(_flatten_alpha(canvas))),
+        Step("ink (paper removed)", _for_display(255 - ink)),
+        Step("ink mask", _for_display(np.where(mask, 0, 255).astype(np.uint8))),
         Step("cropped", _for_display(cropped)),
         Step("28x28 input", model_image),
-    ), crop_box=(square_top, square_top + side, square_left, square_left + side),
-        scale=(scale, scale), offset=offset)
+    ), crop_box=(square_top, square_top + side / shrink_y, square_left, square_left + side / shrink_x),
+        scale=(scale * shrink_y, scale * shrink_x), offset=offset)
 
 
-def _ink(canvas: np.ndarray) -> np.ndarray:
-    """How much ink each pixel holds, 0-255: its distance from white, times its opacity."""
-    if canvas.ndim == 2:
-        ink = 255 - canvas
-    else:
-        channels = cv2.split(canvas)
-        ink = 255 - cv2.min(cv2.min(channels[0], channels[1]), channels[2])  # any colour is ink
-        if len(channels) == 4:
-            ink = cv2.multiply(ink, channels[3], scale=1 / 255)
-    if np.median(_border(ink)) > 127:
-        ink = 255 - ink  # light strokes on a dark canvas
-    return ink
+def ink_mask(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ink, mask) of a drawing: ink is 0-255, 255 for the lines' own darkness whatever their
+    shade or colour, 0 for paper; mask says which pixels are lines. Works at most
+    INK_WORK_SIDE pixels on the longest side.
+
+    Raises:
+        EmptyCanvasError: no line anywhere (blank canvas, blank paper).
+        InvalidImageError: no paper to be seen (noise), or more ink than paper (not a drawing).
+    """
+    darkness, flat, evenness = _darkness(_shrink(_flatten_alpha(image), INK_WORK_SIDE))
+    if evenness < MIN_PAPER_EVENNESS:
+        raise InvalidImageError(
+            "This looks like a photo of a scene, not a drawing on paper. Upload a drawing: dark "
+            "lines on light paper (a scan or a photo of the sheet), or draw on the canvas.")
+    paper = darkness[darkness <= np.percentile(darkness, 60)]  # most of a drawing is paper
+    grain = 1.4826 * float(np.median(np.abs(paper - np.median(paper))))
+    if grain > MAX_PAPER_GRAIN:
+        raise InvalidImageError(
+            "This picture is too busy to find a drawing in it. Upload dark lines on plain light "
+            "paper (a scan or a photo of the sheet), or draw on the canvas.")
+    scaled = np.rint(darkness * 255).astype(np.uint8)
+    otsu, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    floor = max(MIN_INK_DARKNESS, float(np.median(paper)) + NOISE_SIGMAS * grain)
+    strong = darkness >= max(floor, otsu / 255)
+    weak = darkness >= max(floor / 2, float(np.median(paper)) + 3 * grain, otsu / 510)
+    mask = _grow_into(weak, strong)
+    if not flat:  # lined paper is photographed or scanned, never a canvas
+        mask &= ~_ruled_lines(mask)
+    mask = _drop_specks(mask, min_area=max(4.0, mask.size * 1e-4))
+    if not mask.any():
+        raise EmptyCanvasError("The canvas is empty: draw something first.")
+    if mask.mean() > MAX_INK_FRACTION and not flat:
+        raise InvalidImageError(
+            "This does not look like a line drawing: there is more ink than paper. Draw the "
+            "outline with a pen on light paper and upload that.")
+    # the lines' own darkness becomes full ink: faint pencil counts as much as black marker
+    line = float(np.percentile(darkness[mask], 90))
+    ink = np.clip(darkness / max(line, 1e-3), 0, 1)
+    return np.rint(np.where(mask, ink, 0) * 255).astype(np.uint8), mask
+
+
+def _darkness(image: np.ndarray) -> tuple[np.ndarray, bool, float]:
+    """How much darker than its paper each pixel is, 0-1 (float32), in its darkest channel: the
+    paper is divided out, so uneven light and coloured paper do not count, and any ink colour does.
+    Light lines on a dark background are inverted first. Also says whether the sheet is flat, and
+    how even its light is (the darkest part of the paper over the brightest, 1 when flat)."""
+    channels = image.astype(np.float32)
+    if channels.ndim == 2:
+        channels = channels[..., None]
+    if np.median(_border(channels.min(axis=2))) < 110:
+        channels = 255 - channels  # light strokes on a dark sheet
+    flat = _is_flat(channels.min(axis=2))
+    paper = np.stack([_paper(channels[..., c], flat) for c in range(channels.shape[2])], axis=2)
+    darkness = 1 - channels / np.maximum(paper, 1.0)
+    light = paper.min(axis=2)
+    evenness = float(np.percentile(light, 5) / max(np.percentile(light, 95), 1.0))
+    return np.clip(darkness.max(axis=2), 0, 1), flat, evenness
+
+
+def _paper(channel: np.ndarray, flat: bool) -> np.ndarray:
+    """The paper's brightness under each pixel: one level when the sheet is flat (a canvas or a
+    paint program's drawing), else a closing (dark lines removed) of a small copy, smoothed."""
+    if flat:
+        return np.full_like(channel, _mode(channel, lightest=110))
+    height, width = channel.shape
+    scale = _BACKGROUND_SIDE / max(height, width)
+    small = cv2.resize(channel, (max(8, round(width * scale)), max(8, round(height * scale))),
+                       interpolation=cv2.INTER_AREA)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_BACKGROUND_KERNEL,) * 2)
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
+    closed = cv2.GaussianBlur(closed, (5, 5), 0)
+    return cv2.resize(closed, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def _mode(channel: np.ndarray, lightest: int = 0) -> float:
+    """The most common grey level of a (float) channel, among the levels >= `lightest`."""
+    counts = np.bincount(np.clip(np.rint(channel), 0, 255).astype(np.int64).ravel(), minlength=256)
+    return float(lightest + np.argmax(counts[lightest:]))
+
+
+def _is_flat(channel: np.ndarray) -> bool:
+    """Whether the paper is one exact light level, as on a canvas or in a paint program: then it
+    needs no estimating. A photo's paper has grain: few of its pixels sit exactly at its mode."""
+    level = _mode(channel, lightest=110)  # the paper is light (dark sheets are inverted first)
+    near = np.abs(channel - level) <= 8
+    return near.mean() > 0.05 and bool(np.mean(np.abs(channel[near] - level) < 0.5) >= 0.6)
+
+
+def _grow_into(weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
+    """The pieces of `weak` that hold at least one `strong` pixel (hysteresis thresholding)."""
+    count, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[strong & weak])] = True
+    keep[0] = False
+    return keep[labels]
+
+
+def _ruled_lines(mask: np.ndarray) -> np.ndarray:
+    """The ruled lines of lined paper: at least three long, nearly horizontal straight lines
+    (three quarters of the width or more). A drawing's own strokes are seldom that long and
+    straight, and never three times."""
+    height, width = mask.shape
+    # only thin things can be ruled lines: a filled shape holds long straight runs too
+    tall = cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(5, height // 60)))
+    thin = mask & ~cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, tall).astype(bool)
+    segments = cv2.HoughLinesP(thin.astype(np.uint8), 1, np.pi / 360, threshold=width // 3,
+                               minLineLength=int(0.75 * width), maxLineGap=max(3, width // 100))
+    lines = np.zeros(mask.shape, np.uint8)
+    if segments is None:
+        return lines.astype(bool)
+    flat = [s for s in segments.reshape(-1, 4) if abs(s[3] - s[1]) <= 0.12 * abs(s[2] - s[0])]
+    rows = {round((s[1] + s[3]) / 2 / max(2, height // 100)) for s in flat}
+    if len(rows) < 3:
+        return lines.astype(bool)
+    thickness = max(3, round(max(height, width) / 200))
+    for x1, y1, x2, y2 in flat:
+        cv2.line(lines, (int(x1), int(y1)), (int(x2), int(y2)), 1, thickness)
+    return lines.astype(bool) & thin
 
 
 def _redraw_strokes(square: np.ndarray) -> tuple[np.ndarray, float, tuple[float, float]]:
@@ -369,8 +497,9 @@ def _redraw_strokes(square: np.ndarray) -> tuple[np.ndarray, float, tuple[float,
     shrink = square.shape[0] > _WORK_SIDE
     work = cv2.resize(square, (_WORK_SIDE, _WORK_SIDE),
                       interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    level = min(_WORK_LEVEL, 0.5 * float(np.percentile(work[work > 0], 90))) if work.any() else 1
     pad = _WORK_SIDE // 8
-    mask = np.pad(work >= _WORK_LEVEL, pad)  # the pad leaves room to grow
+    mask = np.pad(work >= level, pad)  # the pad leaves room to grow
     inside = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     outside = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     centre = mask & (inside >= cv2.dilate(inside, np.ones((3, 3), np.uint8)))
