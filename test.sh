@@ -20,4 +20,16 @@ fi
 pg_dir="$(mktemp -d)"
 trap '.venv/bin/python tests/postgres_server.py stop "$pg_dir"' EXIT
 eval "$(.venv/bin/python tests/postgres_server.py start "$pg_dir")"
-.venv/bin/python -m pytest "$@"
+if [ $# -gt 0 ]; then  # options given: just those tests
+  .venv/bin/python -m pytest "$@"
+  exit
+fi
+# Everything: the whole suite, then the bare-clone job: the app tests of every page and a short
+# browser tour on a machine with no dataset and no pretrained-weights cache (empty folders for
+# VISION_LAB_DATA, KERAS_HOME and FASHION_MNIST_DIR), as a fresh clone meets them.
+.venv/bin/python -m pytest -m "not bare"
+empty="$(mktemp -d)"
+mkdir -p "$empty/data" "$empty/keras" "$empty/fashion-mnist"
+VISION_LAB_DATA="$empty/data" KERAS_HOME="$empty/keras" FASHION_MNIST_DIR="$empty/fashion-mnist" \
+  .venv/bin/python -m pytest -m bare tests/test_bare_clone.py
+rm -rf "$empty"
