@@ -49,6 +49,9 @@ def show_heatmaps(spec, prepared, probabilities, image_signature, from_photo: bo
                    f"{CONTRAST_CLASS}; blue: none.")
     else:
         st.caption("Red: the pixels that raised this class's score the most; blue: none.")
+        top = int(np.argmax(probabilities))
+        st.caption(widgets.evidence_note(
+            explanation, loaders.explanation(spec.name, prepared.model_input, top), labels))
 
 
 def show_what_the_model_sees(prepared, is_sample: bool) -> None:
@@ -62,6 +65,9 @@ def show_what_the_model_sees(prepared, is_sample: bool) -> None:
                    "Fashion-MNIST's were (light on black), and it is cropped to the item and "
                    "shrunk to 28x28 pixels.")
     steps = prepared.steps
+    if len(steps) == 1:  # a dataset sample: one 28x28 picture, shown at the heat map's size
+        st.image(enlarge(steps[0].image, BIG), caption=steps[0].name, width=BIG)
+        return
     for column, step in zip(st.columns(len(steps)), steps):
         small = max(step.image.shape[:2]) < 100
         column.image(enlarge(step.image, 140) if small else step.image,

@@ -240,6 +240,23 @@ def test_fashion_class_picker_defaults_to_the_prediction_and_explains_another_cl
     assert image_urls(at)[0] != before  # the heat map is drawn at the new opacity
 
 
+def test_fashion_heat_map_of_another_class_states_its_score_beside_the_top_guess():
+    at = page("fashion").run()
+    at.radio(key="fashion_source").set_value("Pick a sample").run()
+    predicted = top1_match(at).group("label")
+    notes = [c.value for c in at.caption if c.value.startswith("Score (logit)")]
+    assert len(notes) == 1 and "against" not in notes[0]  # the top guess explains itself
+    # the least likely class: its map is scaled to its own peak, so the page says it is weak
+    picker = at.selectbox(key="fashion_class")
+    weakest = picker.options[-1]
+    picker.set_value(FASHION_CLASSES.index(weakest.split(" (")[0])).run()
+    assert_no_exception(at)
+    notes = [c.value for c in at.caption if "Score (logit)" in c.value]
+    assert len(notes) == 1 and f"for the top guess, {predicted}" in notes[0]
+    probability = float(weakest.rsplit("(", 1)[1].rstrip("%)")) / 100
+    assert notes[0].startswith("**Weak evidence:**") == (probability < 0.01)
+
+
 def test_fashion_why_not_shirt_shows_the_contrast_map():
     at = page("fashion").run()
     at.radio(key="fashion_source").set_value("Pick a sample").run()
