@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_support import (CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, draw_stroke, free_port,
+from browser_support import (SCREENSHOTS, draw_stroke, free_port,
                              start_server, wait_until_idle)
 from vision import data
 from vision.registry import MODELS
@@ -19,16 +19,6 @@ from vision.registry import MODELS
 pytestmark = pytest.mark.browser
 TOP1 = re.compile(r"^(?P<label>.+) - (?P<percent>\d{1,3}\.\d)%$")
 SLOW = 60_000  # ms: the first use of a model loads it on a 2-core machine
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_support import (CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, draw_stroke, free_port,
+from browser_support import (SCREENSHOTS, draw_stroke, free_port,
                              start_server, wait_until_idle)
 from vision import data
 from vision.board import Board, NewDrawing
@@ -52,16 +52,6 @@ def prefill(board: Board) -> int:
                                   buffer.getvalue()))
             count += 1
     return count
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

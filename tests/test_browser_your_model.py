@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 import user_model_files as files
-from browser_support import (CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, free_port, start_server,
+from browser_support import (SCREENSHOTS, free_port, start_server,
                              wait_until_idle)
 from vision import data, registry
 from vision.images import decode_image
@@ -20,16 +20,6 @@ from vision.user_models import keras_bytes, prepare_picture
 pytestmark = pytest.mark.browser
 SLOW = 60_000
 TOP1 = re.compile(r"^(?P<label>.+) - (?P<percent>\d{1,3}\.\d)%$")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
