@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from browser_support import draw_stroke, wait_until_idle
-from test_browser import SLOW, TOP1, app_url, browser, open_page, page, screenshot, top1_text, upload  # noqa: F401
+from test_browser import SLOW, TOP1, app_url, open_page, page, screenshot, top1_text, upload  # noqa: F401
 from vision import data
 from vision.images import decode_image
 from vision.models import Predictor
