@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -73,3 +74,24 @@ def start_server(port: int, preload: bool = True, timeout: float = 90,
             time.sleep(0.5)
     process.kill()
     raise RuntimeError(f"streamlit did not start in time; its log: {process.log_path}")
+
+
+@contextlib.contextmanager
+def running_app(browser, preload: bool = True, slow_ms: int = 60_000):
+    """A real server for one test module, its URL yielded once a first session has run app.py:
+    until then Streamlit would serve a deep link such as /doodle as a plain pages/ script (users
+    arrive at the home page first). The server's last log lines are printed (shown on failure)."""
+    port = free_port()
+    server = start_server(port, preload=preload)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        first = browser.new_page()
+        first.goto(url)
+        first.get_by_text("Vision Lab").first.wait_for(timeout=slow_ms)
+        first.close()
+        yield url
+    finally:
+        server.kill()
+        server.wait(timeout=20)
+        print("server log, last lines:\n" + server.log_path.read_text()[-3000:])
+        server.log_path.unlink()

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_support import (SCREENSHOTS, draw_stroke, free_port,
-                             start_server, wait_until_idle)
+from browser_support import SCREENSHOTS, draw_stroke, running_app, wait_until_idle
 from vision import data
 from vision.registry import MODELS
 
@@ -23,20 +22,8 @@ SLOW = 60_000  # ms: the first use of a model loads it on a 2-core machine
 
 @pytest.fixture(scope="module")
 def app_url(browser):
-    port = free_port()
-    server = start_server(port)
-    url = f"http://127.0.0.1:{port}"
-    # Until a first session has run app.py (and its st.navigation), Streamlit would serve a deep
-    # link such as /doodle as a plain pages/ script: users arrive at the home page first.
-    first = browser.new_page()
-    first.goto(url)
-    first.get_by_text("Vision Lab").first.wait_for(timeout=SLOW)
-    first.close()
-    yield url
-    server.kill()
-    server.wait(timeout=20)
-    print("server log, last lines:\n" + server.log_path.read_text()[-3000:])  # shown on failure
-    server.log_path.unlink()
+    with running_app(browser, slow_ms=SLOW) as url:
+        yield url
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 import user_model_files as files
-from browser_support import (SCREENSHOTS, free_port, start_server,
-                             wait_until_idle)
+from browser_support import SCREENSHOTS, running_app, wait_until_idle
 from vision import data, registry
 from vision.images import decode_image
 from vision.user_models import keras_bytes, prepare_picture
@@ -24,18 +23,8 @@ TOP1 = re.compile(r"^(?P<label>.+) - (?P<percent>\d{1,3}\.\d)%$")
 
 @pytest.fixture(scope="module")
 def app_url(browser):
-    port = free_port()
-    server = start_server(port, preload=False)  # this page loads only the user's model
-    url = f"http://127.0.0.1:{port}"
-    first = browser.new_page()  # a first session runs app.py, so deep links are routed
-    first.goto(url)
-    first.get_by_text("Vision Lab").first.wait_for(timeout=SLOW)
-    first.close()
-    yield url
-    server.kill()
-    server.wait(timeout=20)
-    print("server log, last lines:\n" + server.log_path.read_text()[-3000:])
-    server.log_path.unlink()
+    with running_app(browser, preload=False, slow_ms=SLOW) as url:  # this page loads only the user's model
+        yield url
 
 
 @pytest.fixture
