@@ -59,10 +59,12 @@ with numbers:
                                        signature=image_signature, candidates=best)
     alpha = widgets.opacity("photo_opacity")
 with picture:
-    st.image(heatmap_image(class_index, alpha), width="stretch",
+    overlay = heatmap_image(class_index, alpha)  # drawn once: shown and downloaded
+    st.image(overlay, width="stretch",
              caption=f"{method}: where it sees {spec.labels[class_index]}")
     st.caption(strength(class_index))
-    downloads.heatmap_downloads(heatmap_image(class_index, alpha), spec.labels, probabilities, "photo_download", spec.labels[class_index])
+    downloads.heatmap_downloads(overlay, spec.labels, probabilities, "photo_download",
+                                spec.labels[class_index])
 
 st.divider()
 st.subheader("Lion or dhole?", anchor=False)

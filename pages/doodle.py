@@ -60,10 +60,11 @@ def show_results(spec, rgba: np.ndarray | None) -> None:
         return
     alpha = widgets.opacity("doodle_opacity")
     seen, drawn = st.columns(2)
-    seen.image(overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha),
-               caption=f"Where it looked for {spec.labels[top]}, on the 28x28 input",
+    overlay = overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha)  # drawn once
+    seen.image(overlay, caption=f"Where it looked for {spec.labels[top]}, on the 28x28 input",
                width="stretch")
-    downloads.heatmap_downloads(overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha), spec.labels, probabilities, "doodle_download", f"doodle_{spec.labels[top]}")
+    downloads.heatmap_downloads(overlay, spec.labels, probabilities, "doodle_download",
+                                f"doodle_{spec.labels[top]}")
     crop = next((step.image for step in prepared.steps if step.name == "cropped"), None)
     if crop is not None:
         heat = prepared.heatmap_on_crop(explanation.heatmap, crop.shape[:2])

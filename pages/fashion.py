@@ -35,9 +35,10 @@ def show_heatmaps(spec, prepared, probabilities, image_signature, from_photo: bo
     input28 = prepared.model_input[..., 0].astype(np.uint8)
     crop = next((step.image for step in prepared.steps if step.name == "cropped"), None)
     pictures = st.columns(2 if from_photo and crop is not None else 1)
-    pictures[0].image(overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha),
-                      caption=f"{explanation.method} for {what} on the 28x28 input")
-    downloads.heatmap_downloads(overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha), labels, probabilities, "fashion_download", f"{what}_{explanation.method}")
+    overlay = overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha)  # drawn once
+    pictures[0].image(overlay, caption=f"{explanation.method} for {what} on the 28x28 input")
+    downloads.heatmap_downloads(overlay, labels, probabilities, "fashion_download",
+                                f"{what}_{explanation.method}")
     if len(pictures) > 1:
         heat = prepared.heatmap_on_crop(explanation.heatmap, crop.shape[:2])
         pictures[1].image(overlay_heatmap(enlarge(crop, BIG), heat, alpha),

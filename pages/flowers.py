@@ -40,10 +40,12 @@ with numbers:
     alpha = widgets.opacity("flowers_opacity")
 with picture:
     explanation = loaders.explanation(spec.name, prepared.model_input, class_index, layer)
-    st.image(overlay_heatmap(photo, explanation.heatmap, alpha), width="stretch",
+    overlay = overlay_heatmap(photo, explanation.heatmap, alpha)  # drawn once: shown, downloaded
+    st.image(overlay, width="stretch",
              caption=f"{loaders.method_name(spec.name, layer)} for {spec.labels[class_index]} "
                      f"on layer {layer}")
-    downloads.heatmap_downloads(overlay_heatmap(photo, explanation.heatmap, alpha), spec.labels, probabilities, "flowers_download", f"{spec.labels[class_index]}_{layer}")
+    downloads.heatmap_downloads(overlay, spec.labels, probabilities, "flowers_download",
+                                f"{spec.labels[class_index]}_{layer}")
     if not explanation.heatmap.any():
         st.caption(f"The map is blank: nothing in this layer counts as evidence for "
                    f"{spec.labels[class_index]}.")
