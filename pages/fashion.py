@@ -8,6 +8,7 @@ import streamlit as st
 
 from ui import downloads, loaders, widgets
 from vision.heatmaps import enlarge, overlay_heatmap
+from vision.novelty import unfamiliar_message
 from vision.photo_confidence import out_of_depth
 
 DATASET = "fashion_mnist"
@@ -94,6 +95,8 @@ with numbers:
     if note is not None:
         st.info(note.message, icon=":material/info:")
     doubt = out_of_depth(probabilities, spec.labels)
+    if doubt is None and loaders.unfamiliar(spec.name, prepared.model_input):
+        doubt = unfamiliar_message(spec.labels[int(np.argmax(probabilities))])
     if doubt is not None:
         with st.container(key="out_of_depth"):
             st.warning(doubt, icon=":material/help:")

@@ -56,3 +56,34 @@ def test_out_of_depth_message_only_below_the_threshold():
     assert out_of_depth(sure, FASHION_CLASSES) is None
     message = out_of_depth(unsure, FASHION_CLASSES)
     assert "out of its depth" in message and "T-shirt/top" in message and "Trouser" in message
+
+
+def test_novelty_profile_knows_its_classes_and_flags_what_is_far_from_all():
+    from vision import novelty
+
+    # Three classes, each a tight cloud around its own direction in 16 dimensions.
+    rng = np.random.default_rng(0)
+    directions = np.eye(16)[:3] * 10
+    labels = np.repeat(np.arange(3), 500)
+    embeddings = directions[labels] + rng.normal(0, 1, (1500, 16))
+    profile = novelty.fit(embeddings, labels, 3, quantile=0.99)
+    own = profile.distance_ratios(embeddings)[np.arange(1500), labels]
+    assert 0.005 <= np.mean(own > 1) <= 0.02  # about 1% of a class lies beyond its radius
+    fresh = directions[np.arange(600) % 3] + rng.normal(0, 1, (600, 16))
+    assert np.mean(profile.unfamiliar(fresh)) <= 0.02  # new members of the classes
+    elsewhere = np.eye(16)[5:8] * 10 + rng.normal(0, 1, (3, 16))
+    assert np.all(profile.unfamiliar(elsewhere))  # directions no class has
+    assert profile.unfamiliar(elsewhere[0]) is True  # one input: a plain bool
+
+
+def test_novelty_profile_round_trips_and_a_class_without_images_is_never_near(tmp_path):
+    from vision import novelty
+
+    rng = np.random.default_rng(1)
+    embeddings = np.abs(rng.normal(0, 1, (100, 8)))
+    profile = novelty.fit(embeddings, np.zeros(100, int), 2)  # class 1 has no images
+    profile.save(tmp_path / "p.npz")
+    again = novelty.NoveltyProfile.load(tmp_path / "p.npz")
+    assert np.array_equal(again.centroids, profile.centroids)
+    assert np.array_equal(again.radii, profile.radii) and again.quantile == profile.quantile
+    assert np.all(again.distance_ratios(embeddings)[:, 1] > 1e3)

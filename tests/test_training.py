@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from vision import train
+from vision import novelty, train
 from vision.registry import get_spec
 
 QUICK = {"epochs": 1, "limit": 48}
@@ -43,6 +43,15 @@ def test_training_writes_model_metrics_and_eval_file(name, tmp_path):
         wrong = np.flatnonzero(ev["y_pred"] != ev["y_true"])
         assert np.array_equal(ev["misclassified"], wrong)
         assert len(ev["embeddings"]) == len(wrong)
+
+    if spec.dataset != "flowers":  # trained on images in memory: the novelty profile too
+        profile = novelty.NoveltyProfile.load(tmp_path / f"{name}_novelty.npz")
+        assert profile.centroids.shape[0] == spec.num_classes
+        norms = np.linalg.norm(profile.centroids, axis=1)
+        assert np.all((np.abs(norms - 1) < 1e-4) | (norms == 0))
+        assert np.all((profile.radii >= 0) & (profile.radii <= 2))
+    else:
+        assert not (tmp_path / f"{name}_novelty.npz").exists()
 
 
 def test_saved_model_is_self_contained(tmp_path):

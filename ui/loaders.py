@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from vision import registry
+from vision import novelty, registry
 from vision.data import TestImages
 from vision.errors import VisionLabError
 from vision.evaluation import Evaluation
@@ -203,6 +203,21 @@ def _samples_version(dataset: str) -> float:
 def probabilities(name: str, model_input: np.ndarray) -> np.ndarray:
     """Class probabilities of one model-ready image for a registered model."""
     return predictor(name).probabilities(model_input)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _novelty_profile(name: str, version: float):
+    return novelty.load(name)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def unfamiliar(name: str, model_input: np.ndarray) -> bool | None:
+    """Whether one model-ready image is far from every class the model trained on (see
+    `vision.novelty`); None when the model has no novelty profile."""
+    profile = _novelty_profile(name, file_version(novelty.profile_path(name)))
+    if profile is None:
+        return None
+    return bool(profile.unfamiliar(predictor(name).embeddings(model_input[None])[0]))
 
 
 @st.cache_data(show_spinner="Computing the heat map...", max_entries=64)

@@ -255,12 +255,9 @@ def decode_thumbnail(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
         return np.asarray(picture, dtype=np.uint8)
 
 
-def evaluate(predictor, x: np.ndarray, y: np.ndarray, batch_size: int = 128) -> Evaluation:
+def evaluate(predictor, x: np.ndarray, y: np.ndarray) -> Evaluation:
     """Evaluate a `vision.models.Predictor` on images x (N, H, W, C), 0-255 pixels, with integer
     labels y: predictions, top 3, loss and the penultimate-layer embeddings of the mistakes."""
-    import keras
-    import tensorflow as tf
-
     num_classes = int(predictor.model.output_shape[-1])
     probs = predictor.probabilities(x) if len(x) else np.zeros((0, num_classes))
     y = np.asarray(y, dtype=np.int64)
@@ -269,13 +266,7 @@ def evaluate(predictor, x: np.ndarray, y: np.ndarray, batch_size: int = 128) -> 
     eps = 1e-7
     loss = float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], eps, 1.0)))) if len(y) else 0.0
     wrong = np.flatnonzero(y_pred != y)
-    # the penultimate-layer features: the input of the `logits` layer
-    features = keras.Model(predictor.model.inputs, predictor.model.get_layer("logits").input)
-    call = tf.function(lambda t: features(t, training=False))
-    embeddings = [call(tf.constant(np.asarray(x[wrong[i:i + batch_size]], np.float32))).numpy()
-                  for i in range(0, len(wrong), batch_size)]
-    embeddings = (np.concatenate(embeddings) if embeddings
-                  else np.zeros((0, features.output_shape[-1]), np.float32))
+    embeddings = predictor.embeddings(x[wrong])
     return Evaluation(y, y_pred.astype(np.int64), top3, np.take_along_axis(probs, top3, axis=1),
                       wrong.astype(np.int64), embeddings, loss=loss, num_classes=num_classes)
 

@@ -89,6 +89,7 @@ class Predictor:
         self.batch_size = batch_size
         signature = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
         self._call = tf.function(lambda x: model(x, training=False), input_signature=[signature])
+        self._features = None
 
     @classmethod
     def load(cls, name: str) -> "Predictor":
@@ -122,6 +123,20 @@ class Predictor:
                for i in range(0, len(images), self.batch_size)]
         probs = np.concatenate(out) if out else np.zeros((0, self.model.output_shape[-1]), np.float32)
         return probs[0] if single else probs
+
+    def embeddings(self, images: np.ndarray) -> np.ndarray:
+        """Penultimate-layer features (N, D) of a batch (N, H, W, C): the input of the `logits`
+        layer, the space the Mistakes map draws and `vision.novelty` measures."""
+        if self._features is None:  # built on first use: most callers only need probabilities
+            features = keras.Model(self.model.inputs, self.model.get_layer("logits").input)
+            signature = tf.TensorSpec((None, *self.input_shape), tf.float32)
+            self._features = tf.function(lambda x: features(x, training=False),
+                                         input_signature=[signature])
+        images = np.asarray(images, dtype=np.float32)
+        out = [self._features(tf.constant(images[i:i + self.batch_size])).numpy()
+               for i in range(0, len(images), self.batch_size)]
+        width = self.model.get_layer("logits").input.shape[-1]
+        return np.concatenate(out) if out else np.zeros((0, width), np.float32)
 
     def top_k(self, image: np.ndarray, k: int = 5) -> TopK:
         """The k most probable classes of one model-ready image (H, W, C), 0-255 pixels."""

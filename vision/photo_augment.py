@@ -12,6 +12,8 @@ Pure numpy and OpenCV; seeded, so a training run can be repeated.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import cv2
 
@@ -64,13 +66,7 @@ def photo_training_set(copies: int, seed: int, limit: int | None = None
     decode_image -> fashion_from_photo), each as it comes plus `copies - 1` photo-like variants:
     ((N, 28, 28, 1) uint8, (N,) labels). Photos the path refuses are left out; `limit` keeps a
     seeded few (for quick tests of the training code)."""
-    from vision.evaluate_photos import photo_list, prepare_photos
-
-    listed = photo_list("train")
-    if limit is not None and limit < len(listed):
-        keep = np.sort(np.random.default_rng(seed).permutation(len(listed))[:limit])
-        listed = [listed[i] for i in keep]
-    photos = prepare_photos(listed)
+    photos = _prepared_training_photos(seed, limit)
     kept = ~photos.refused
     images = photos.inputs[kept, ..., 0].astype(np.uint8)
     labels = photos.labels[kept]
@@ -78,6 +74,19 @@ def photo_training_set(copies: int, seed: int, limit: int | None = None
     variants = [images] + [np.stack([_light_variant(i, rng) for i in images])
                            for _ in range(copies - 1)]
     return np.concatenate(variants)[..., None], np.tile(labels, copies).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=2)
+def _prepared_training_photos(seed: int, limit: int | None):
+    """The training photos through the upload path, once per process (GrabCut takes minutes):
+    a command that fits several Fashion models prepares them once."""
+    from vision.evaluate_photos import photo_list, prepare_photos
+
+    listed = photo_list("train")
+    if limit is not None and limit < len(listed):
+        keep = np.sort(np.random.default_rng(seed).permutation(len(listed))[:limit])
+        listed = [listed[i] for i in keep]
+    return prepare_photos(listed)
 
 
 def _light_variant(image28: np.ndarray, rng: np.random.Generator) -> np.ndarray:

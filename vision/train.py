@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from vision import data as datasets
+from vision import novelty
 from vision.evaluation import Evaluation, evaluate, write_record
 from vision.models import Predictor
 from vision.registry import MODELS, WEIGHTS_DIR, ModelSpec, get_dataset, get_spec
@@ -62,7 +63,7 @@ RECIPES = {
                           mixed_precision=True, photo_like_fraction=0.3, photo_copies=4),
     "fashion_deep": Recipe(epochs=25, batch_size=128, learning_rate=2e-3, patience=10,
                            mixed_precision=True),
-    "doodle_cnn": Recipe(epochs=12, batch_size=128, learning_rate=3e-3, patience=6,
+    "doodle_cnn": Recipe(epochs=20, batch_size=128, learning_rate=3e-3, patience=6,
                          balance_classes=True, augmented_copies=2, calibrate=True,
                          mixed_precision=True),
     "flowers_scratch": Recipe(epochs=50, batch_size=32, learning_rate=2e-3, patience=12,
@@ -329,8 +330,11 @@ def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
                                     "module": "vision.augment"}
     (out_dir / f"{name}.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
     write_eval_file(out_dir / f"{name}_eval.npz", spec, data, result)
+    if data.train.x.dtype.kind in "uif":  # images in memory (not the paths of a folder of photos)
+        novelty.fit_model(Predictor(model, spec), data.train.x, data.train.y).save(
+            out_dir / novelty.profile_path(name).name)
     get_dataset(spec.dataset).source.ship_samples(data, out_dir)
-    print(f"[{name}] wrote {out_dir / name}.keras, .json and _eval.npz", flush=True)
+    print(f"[{name}] wrote {out_dir / name}.keras, .json, _eval.npz (and _novelty.npz)", flush=True)
     return document
 
 
