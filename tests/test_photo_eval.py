@@ -87,3 +87,16 @@ def test_novelty_profile_round_trips_and_a_class_without_images_is_never_near(tm
     assert np.array_equal(again.centroids, profile.centroids)
     assert np.array_equal(again.radii, profile.radii) and again.quantile == profile.quantile
     assert np.all(again.distance_ratios(embeddings)[:, 1] > 1e3)
+
+
+def test_photo_score_counts_what_the_page_warns_about():
+    # Three kept photos: a sure right T-shirt, an unsure wrong Shirt (warned: low probability),
+    # a sure right Trouser the novelty profile finds unlike the training data (warned too).
+    probabilities = np.zeros((3, 10), np.float32)
+    probabilities[0, 0] = 0.95
+    probabilities[1, [4, 6]] = [0.4, 0.35]
+    probabilities[2, 1] = 0.9
+    result = score("m", prepared([0, 6, 1], [False] * 3), probabilities,
+                   unfamiliar=np.array([False, False, True]))
+    assert result.warned == 2 and result.unfamiliar == 1
+    assert result.accuracy_warned == 0.5 and result.accuracy_trusted == 1.0

@@ -25,9 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from vision import novelty
 from vision.data import FASHION_CLASSES, shared_data_dir
 from vision.errors import DatasetMissingError, InvalidImageError
 from vision.images import decode_image
+from vision.photo_confidence import LOW_CONFIDENCE
 from vision.preprocess import preprocess
 from vision.registry import MODELS, get_spec, models_for_dataset
 
@@ -102,10 +104,19 @@ class PhotoScore:
     accuracy_10way: float
     recall_6way: dict[str, float] = field(default_factory=dict)  # class name -> recall
     confusion_6way: list[list[int]] = field(default_factory=list)  # rows: truth, cols: guess
+    # What the Fashion page says next to the guess: photos it warns about (top probability below
+    # photo_confidence.LOW_CONFIDENCE, or unfamiliar to the model's novelty profile), and the
+    # 6-way accuracy on those and on the rest. NaN where a group is empty.
+    warned: int = 0
+    unfamiliar: int = 0
+    accuracy_warned: float = float("nan")
+    accuracy_trusted: float = float("nan")
 
 
-def score(name: str, photos: PreparedPhotos, probabilities: np.ndarray) -> PhotoScore:
-    """Accuracy (6-way and 10-way), per-class recall and refusals from a model's probabilities."""
+def score(name: str, photos: PreparedPhotos, probabilities: np.ndarray,
+          unfamiliar: np.ndarray | None = None) -> PhotoScore:
+    """Accuracy (6-way and 10-way), per-class recall and refusals from a model's probabilities;
+    `unfamiliar` (one bool per photo, from the model's novelty profile) adds the warnings."""
     present = np.array(PHOTO_CLASSES)
     guess10 = probabilities.argmax(axis=1)
     guess6 = present[probabilities[:, present].argmax(axis=1)]
@@ -119,8 +130,16 @@ def score(name: str, photos: PreparedPhotos, probabilities: np.ndarray) -> Photo
     for truth, guess, kept in zip(photos.labels, guess6, ok):
         if kept:
             confusion[index[int(truth)], index[int(guess)]] += 1
+    unfamiliar = np.zeros(len(ok), bool) if unfamiliar is None else np.asarray(unfamiliar, bool)
+    warned = ok & ((probabilities.max(axis=1) < LOW_CONFIDENCE) | unfamiliar)
+    trusted = ok & ~warned
+
+    def share(mask: np.ndarray) -> float:
+        return float(right6[mask].mean()) if mask.any() else float("nan")
+
     return PhotoScore(name, len(photos.labels), int(photos.refused.sum()),
-                      float(right6.mean()), float(right10.mean()), recall, confusion.tolist())
+                      float(right6.mean()), float(right10.mean()), recall, confusion.tolist(),
+                      int(warned.sum()), int((ok & unfamiliar).sum()), share(warned), share(trusted))
 
 
 def evaluate_models(names: list[str], split: str = "validation") -> list[PhotoScore]:
@@ -135,8 +154,10 @@ def evaluate_models(names: list[str], split: str = "validation") -> list[PhotoSc
         if spec.preprocessing not in prepared:
             prepared[spec.preprocessing] = prepare_photos(photos, spec.preprocessing)
         batch = prepared[spec.preprocessing]
-        probabilities = Predictor.load(name).probabilities(batch.inputs)
-        scores.append(score(name, batch, probabilities))
+        predictor = Predictor.load(name)
+        profile = novelty.load(name)
+        unfamiliar = None if profile is None else profile.unfamiliar(predictor.embeddings(batch.inputs))
+        scores.append(score(name, batch, predictor.probabilities(batch.inputs), unfamiliar))
     return scores
 
 
@@ -152,6 +173,13 @@ def report(scores: list[PhotoScore], split: str) -> str:
     for s in scores:
         lines.append(f"{s.model:<14} {s.accuracy_6way:>7.4f} {s.accuracy_10way:>7.4f} "
                      f"{s.refused:>4} ({s.refused / s.photos:.1%})")
+    lines += ["", "What the page says: photos it warns about (unsure, or unlike the training data) "
+              "and the 6-way accuracy on those and on the rest:",
+              f"{'model':<14} {'warned':>7} {'unlike':>7} {'right when warned':>18} "
+              f"{'right otherwise':>16}"]
+    for s in scores:
+        lines.append(f"{s.model:<14} {s.warned:>7} {s.unfamiliar:>7} {s.accuracy_warned:>18.3f} "
+                     f"{s.accuracy_trusted:>16.3f}")
     lines += ["", "Per-class recall (6-way):",
               f"{'model':<14} " + " ".join(f"{n[:11]:>11}" for n in names)]
     for s in scores:
