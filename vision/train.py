@@ -63,7 +63,7 @@ RECIPES = {
                           mixed_precision=True, photo_like_fraction=0.3, photo_copies=4),
     "fashion_deep": Recipe(epochs=25, batch_size=128, learning_rate=2e-3, patience=10,
                            mixed_precision=True),
-    "doodle_cnn": Recipe(epochs=20, batch_size=128, learning_rate=3e-3, patience=6,
+    "doodle_cnn": Recipe(epochs=12, batch_size=128, learning_rate=3e-3, patience=6,
                          balance_classes=True, augmented_copies=2, calibrate=True,
                          mixed_precision=True),
     "flowers_scratch": Recipe(epochs=50, batch_size=32, learning_rate=2e-3, patience=12,
