@@ -61,32 +61,36 @@ def test_out_of_depth_message_only_below_the_threshold():
 def test_novelty_profile_knows_its_classes_and_flags_what_is_far_from_all():
     from vision import novelty
 
-    # Three classes, each a tight cloud around its own direction in 16 dimensions.
+    # Three classes, each a cloud around its own centre in 16 dimensions, stretched along one
+    # shared direction (the shared covariance the profile models).
     rng = np.random.default_rng(0)
-    directions = np.eye(16)[:3] * 10
-    labels = np.repeat(np.arange(3), 500)
-    embeddings = directions[labels] + rng.normal(0, 1, (1500, 16))
+    centres = np.eye(16)[:3] * 10
+    stretch = np.diag([1.0] * 15 + [4.0])
+    labels = np.repeat(np.arange(3), 2000)
+    embeddings = centres[labels] + rng.normal(0, 1, (6000, 16)) @ stretch
     profile = novelty.fit(embeddings, labels, 3, quantile=0.99)
-    own = profile.distance_ratios(embeddings)[np.arange(1500), labels]
-    assert 0.005 <= np.mean(own > 1) <= 0.02  # about 1% of a class lies beyond its radius
-    fresh = directions[np.arange(600) % 3] + rng.normal(0, 1, (600, 16))
-    assert np.mean(profile.unfamiliar(fresh)) <= 0.02  # new members of the classes
-    elsewhere = np.eye(16)[5:8] * 10 + rng.normal(0, 1, (3, 16))
-    assert np.all(profile.unfamiliar(elsewhere))  # directions no class has
-    assert profile.unfamiliar(elsewhere[0]) is True  # one input: a plain bool
+    assert 0.005 <= np.mean(profile.unfamiliar(embeddings)) <= 0.015  # 1% of its own images
+    fresh = centres[np.arange(900) % 3] + rng.normal(0, 1, (900, 16)) @ stretch
+    assert np.mean(profile.unfamiliar(fresh)) <= 0.025  # new members of the classes
+    assert profile.scores(fresh).argmin(axis=1).tolist() == (np.arange(900) % 3).tolist()
+    # 8 units along the stretched direction is ordinary; 8 units across it is not
+    along, across = centres[0] + 8 * np.eye(16)[15], centres[0] + 8 * np.eye(16)[5]
+    assert profile.unfamiliar(along) is False and profile.unfamiliar(across) is True
 
 
 def test_novelty_profile_round_trips_and_a_class_without_images_is_never_near(tmp_path):
     from vision import novelty
 
     rng = np.random.default_rng(1)
-    embeddings = np.abs(rng.normal(0, 1, (100, 8)))
-    profile = novelty.fit(embeddings, np.zeros(100, int), 2)  # class 1 has no images
+    embeddings = rng.normal(0, 1, (300, 8))
+    profile = novelty.fit(embeddings, np.zeros(300, int), 2)  # class 1 has no images
     profile.save(tmp_path / "p.npz")
     again = novelty.NoveltyProfile.load(tmp_path / "p.npz")
-    assert np.array_equal(again.centroids, profile.centroids)
-    assert np.array_equal(again.radii, profile.radii) and again.quantile == profile.quantile
-    assert np.all(again.distance_ratios(embeddings)[:, 1] > 1e3)
+    assert np.array_equal(again.means, profile.means)
+    assert np.array_equal(again.precision, profile.precision)
+    assert again.threshold == profile.threshold and again.quantile == profile.quantile
+    assert again.present.tolist() == [True, False]
+    assert np.all(np.isinf(again.scores(embeddings)[:, 1]))
 
 
 def test_photo_score_counts_what_the_page_warns_about():

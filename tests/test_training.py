@@ -46,10 +46,9 @@ def test_training_writes_model_metrics_and_eval_file(name, tmp_path):
 
     if spec.dataset != "flowers":  # trained on images in memory: the novelty profile too
         profile = novelty.NoveltyProfile.load(tmp_path / f"{name}_novelty.npz")
-        assert profile.centroids.shape[0] == spec.num_classes
-        norms = np.linalg.norm(profile.centroids, axis=1)
-        assert np.all((np.abs(norms - 1) < 1e-4) | (norms == 0))
-        assert np.all((profile.radii >= 0) & (profile.radii <= 2))
+        assert profile.means.shape[0] == spec.num_classes and profile.threshold > 0
+        assert np.allclose(profile.precision, profile.precision.T, atol=1e-3 * np.abs(
+            profile.precision).max())  # the inverse of a covariance: symmetric
     else:
         assert not (tmp_path / f"{name}_novelty.npz").exists()
 

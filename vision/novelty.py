@@ -1,12 +1,15 @@
-"""How unlike its training data an input is, in the model's own embedding space.
+"""How unlike its training data an input is, in the model's own feature space.
 
 A low top probability is one sign that a model is out of its depth; an input far from every
 class it was trained on is another, and it catches what the first misses: a network can be very
-sure of a picture that looks like nothing it has seen. The embedding is the model's
-penultimate-layer features (the space the Mistakes map draws), L2-normalised. For each class, the
-profile holds the centroid of its training images' embeddings and a radius: the QUANTILE-th
-quantile of their cosine distances to it. An input is unfamiliar when it is farther than the
-radius from every centroid (its `distance ratio`, distance / radius, is above 1 for every class).
+sure of a picture that looks like nothing it has seen. The features are the model's
+penultimate-layer embedding (the space the Mistakes map draws). The profile is a Gaussian per
+class with one covariance shared by all (Lee et al., 2018, "A simple unified framework for
+detecting out-of-distribution samples"): an input's score is its squared Mahalanobis distance to
+the nearest class mean, and it is unfamiliar above the QUANTILE-th quantile of the training
+images' own scores. On the Fashion CNNs it flagged about 1% of the Fashion-MNIST test split and
+78-83% of Quick, Draw! doodles (not clothes at all); the Euclidean distance to the class centres,
+at the same rate on the test split, flagged 3-29% of the doodles.
 
 The profile is fitted on what the model trained on (its training split, and the clothing photos it
 saw, made by the app's own upload path), never on a validation or test set:
@@ -20,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-QUANTILE = 0.99  # 1% of a class's own training images lie beyond its radius
-FIT_IMAGES = 12_000  # a seeded sample of the training split is enough for a centroid and a quantile
+QUANTILE = 0.99  # 1% of the training images score above the threshold
+FIT_IMAGES = 12_000  # a seeded sample of the training split is enough for means and a covariance
+RIDGE = 1e-3  # added to the covariance's diagonal: dead ReLU features have zero variance
 SEED = 0
 
 
@@ -31,61 +35,65 @@ def profile_path(name: str) -> Path:
     return WEIGHTS_DIR / f"{name}_novelty.npz"
 
 
-def _normalised(embeddings: np.ndarray) -> np.ndarray:
-    embeddings = np.asarray(embeddings, dtype=np.float32)
-    norms = np.linalg.norm(embeddings, axis=-1, keepdims=True)
-    return embeddings / np.maximum(norms, 1e-12)
-
-
 @dataclass(frozen=True)
 class NoveltyProfile:
-    """Per class: the centroid of the training embeddings (unit length) and its radius."""
+    """The class means of the training embeddings, their shared precision matrix (the inverse
+    covariance) and the score above which an input is unfamiliar."""
 
-    centroids: np.ndarray  # (C, D) float32, unit length
-    radii: np.ndarray  # (C,) cosine distances
+    means: np.ndarray  # (C, D) float32; rows of zeros for a class with no training image
+    precision: np.ndarray  # (D, D) float32
+    threshold: float
+    present: np.ndarray  # (C,) bool: the class had training images
     quantile: float = QUANTILE
 
-    def distance_ratios(self, embeddings: np.ndarray) -> np.ndarray:
-        """(N, C) or (C,): each input's cosine distance to each centroid over that class's
-        radius; 1 is the edge of the class."""
-        e = _normalised(embeddings)
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """(N, C) or (C,): squared Mahalanobis distance of each input to each class mean
+        (infinite for a class with no training image)."""
+        e = np.asarray(embeddings, dtype=np.float64)
         single = e.ndim == 1
-        e = np.atleast_2d(e)
-        distances = 1.0 - e @ self.centroids.T
-        ratios = distances / np.maximum(self.radii, 1e-6)
-        return ratios[0] if single else ratios
+        diff = np.atleast_2d(e)[:, None, :] - self.means[None].astype(np.float64)
+        scores = np.einsum("nkd,de,nke->nk", diff, self.precision.astype(np.float64), diff)
+        scores[:, ~self.present] = np.inf
+        return scores[0] if single else scores
 
     def unfamiliar(self, embeddings: np.ndarray) -> np.ndarray | bool:
-        """True where an input is beyond the radius of every class."""
-        nearest = np.min(self.distance_ratios(embeddings), axis=-1)
-        return bool(nearest > 1.0) if np.ndim(nearest) == 0 else nearest > 1.0
+        """True where an input is farther than the threshold from every class."""
+        nearest = np.min(self.scores(embeddings), axis=-1)
+        return bool(nearest > self.threshold) if np.ndim(nearest) == 0 else nearest > self.threshold
 
     def save(self, path: Path) -> None:
-        np.savez_compressed(path, centroids=self.centroids.astype(np.float32),
-                            radii=self.radii.astype(np.float32), quantile=np.float64(self.quantile))
+        np.savez_compressed(path, means=self.means.astype(np.float32),
+                            precision=self.precision.astype(np.float32),
+                            threshold=np.float64(self.threshold), present=self.present,
+                            quantile=np.float64(self.quantile))
 
     @classmethod
     def load(cls, path: Path) -> "NoveltyProfile":
         with np.load(path) as stored:
-            return cls(stored["centroids"].astype(np.float32), stored["radii"].astype(np.float32),
+            return cls(stored["means"].astype(np.float32), stored["precision"].astype(np.float32),
+                       float(stored["threshold"]), stored["present"].astype(bool),
                        float(stored["quantile"]))
 
 
 def fit(embeddings: np.ndarray, labels: np.ndarray, num_classes: int,
         quantile: float = QUANTILE) -> NoveltyProfile:
     """The profile of training embeddings (N, D) with their classes (N,)."""
-    e = _normalised(embeddings)
+    e = np.asarray(embeddings, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
-    centroids = np.zeros((num_classes, e.shape[1]), np.float32)
-    radii = np.zeros(num_classes, np.float32)
+    means = np.zeros((num_classes, e.shape[1]))
+    present = np.zeros(num_classes, bool)
     for c in range(num_classes):
         members = e[labels == c]
-        if not len(members):  # (a tiny slice in a test of the training code) no input is near it
-            continue
-        centroid = _normalised(members.mean(axis=0))
-        centroids[c] = centroid
-        radii[c] = np.quantile(1.0 - members @ centroid, quantile)
-    return NoveltyProfile(centroids, radii, quantile)
+        if len(members):  # (a tiny slice in a test of the training code may miss a class)
+            means[c], present[c] = members.mean(axis=0), True
+    centred = e - means[labels]
+    covariance = centred.T @ centred / max(1, len(e)) + RIDGE * np.eye(e.shape[1])
+    precision = np.linalg.inv(covariance)
+    profile = NoveltyProfile(means.astype(np.float32), precision.astype(np.float32), 0.0, present,
+                             quantile)
+    nearest = np.min(profile.scores(e), axis=1)
+    return NoveltyProfile(profile.means, profile.precision, float(np.quantile(nearest, quantile)),
+                          present, quantile)
 
 
 def unfamiliar_message(label: str) -> str:
@@ -135,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     for name in args.models:
         profile = build(name)
-        print(f"{name}: radii {np.round(profile.radii, 3).tolist()} -> {profile_path(name)}")
+        print(f"{name}: threshold {profile.threshold:.1f} -> {profile_path(name)}", flush=True)
 
 
 if __name__ == "__main__":
