@@ -43,8 +43,8 @@ function build(root, side) {
   wrap.className = "drawing-wrap";
   wrap.innerHTML = `
     <div class="drawing-toolbar" role="toolbar" aria-label="Drawing tools">
-      <button type="button" data-action="undo" title="Undo the last stroke">↶ Undo</button>
-      <button type="button" data-action="clear" title="Start again">✕ Clear</button>
+      <button type="button" data-action="undo" aria-label="Undo" title="Undo the last stroke">↶ Undo</button>
+      <button type="button" data-action="clear" aria-label="Clear" title="Start again">✕ Clear</button>
       <span class="drawing-sep"></span>
       <button type="button" data-pen="thin" title="Thin pen">Thin</button>
       <button type="button" data-pen="medium" title="Medium pen">Medium</button>
@@ -146,7 +146,20 @@ function wire(s) {
   canvas.addEventListener("pointerup", end);
   canvas.addEventListener("pointercancel", end);
   canvas.addEventListener("contextmenu", (event) => event.preventDefault());
-  s.wrap.querySelector(".drawing-toolbar").addEventListener("click", (event) => {
+  const toolbar = s.wrap.querySelector(".drawing-toolbar");
+  // A finger's tap acts when it lifts: mobile browsers may drop the click that should follow
+  // (seen in Chromium after a stroke), and the click that does follow is then ignored.
+  let tappedAt = -Infinity;
+  toolbar.addEventListener("pointerup", (event) => {
+    if (event.pointerType === "mouse") return;
+    tappedAt = event.timeStamp;
+    act(event);
+  });
+  toolbar.addEventListener("click", (event) => {
+    if (event.timeStamp - tappedAt < 800) return;
+    act(event);
+  });
+  const act = (event) => {
     const button = event.target.closest("button");
     if (!button) return;
     if (button.dataset.pen) { s.pen = button.dataset.pen; showPen(s); return; }
@@ -159,5 +172,5 @@ function wire(s) {
     }
     paint(ctx, s.side, s.strokes);
     s.send();
-  });
+  };
 }

@@ -397,7 +397,9 @@ def _picture(key: str, value: dict, side: int) -> np.ndarray:
     """The pixels of a canvas value, drawn at the side the page asked for (the value's own
     `side` says which coordinates its points are in: scaled when they differ). The last picture
     of each canvas is kept with its strokes: a rerun with the same drawing (another widget
-    changed, a fragment rerun) returns the same array and draws nothing."""
+    changed, a fragment rerun) returns the same array and draws nothing, and a new stroke is
+    painted over the kept picture. Drawing the strokes one by one or all at once gives the same
+    pixels but for rounding (each stroke is painted over the one before either way)."""
     strokes = parse_strokes(value)
     sent_side = value.get("side")
     if isinstance(sent_side, (int, float)) and sent_side > 0 and sent_side != side:
@@ -405,9 +407,13 @@ def _picture(key: str, value: dict, side: int) -> np.ndarray:
         strokes = [dict(s, width=s["width"] * scale,
                         points=[(x * scale, y * scale) for x, y in s["points"]]) for s in strokes]
     kept = st.session_state.setdefault(PICTURES_KEY, {})
-    if key in kept and kept[key][0] == strokes and kept[key][1].shape[0] == side:
-        return kept[key][1]
-    rgba = render_strokes(strokes, side)
+    before, picture = kept.get(key, ([], None))
+    if picture is not None and picture.shape[0] == side and before == strokes[:len(before)]:
+        if len(before) == len(strokes):
+            return picture
+        rgba = render_strokes(strokes[len(before):], side, base=picture)  # only the new strokes
+    else:  # Undo, Clear, another drawing: all of it again
+        rgba = render_strokes(strokes, side)
     rgba.setflags(write=False)  # shared by the reruns that keep it: nobody may draw on it
     kept.pop(key, None)
     kept[key] = (strokes, rgba)

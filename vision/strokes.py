@@ -12,11 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import cv2
 import numpy as np
 
-_SHIFT = 4  # cv2 draws with 4 fractional bits: the browser's sub-pixel points stay sub-pixel
-_ONE = 1 << _SHIFT
 MAX_STROKES = 2000  # a drawing with more is cut here: a bound on one rerun's work
 MAX_POINTS = 5000   # points per stroke, likewise
 
@@ -44,26 +41,56 @@ def parse_strokes(value: Any) -> list[dict[str, Any]]:
     return clean
 
 
-def render_strokes(strokes: Any, side: int) -> np.ndarray:
+def render_strokes(strokes: Any, side: int, base: np.ndarray | None = None) -> np.ndarray:
     """The drawing as RGBA uint8 (side, side, 4): black ink on white, opaque. `strokes` is a
-    canvas value or its list of strokes (see `parse_strokes`); an empty one is blank paper."""
-    grey = np.full((side, side), 255, np.uint8)
+    canvas value or its list of strokes (see `parse_strokes`); an empty one is blank paper.
+    `base`, a picture of the same side, is painted over instead of blank paper: the picture of
+    the strokes before these, so that one more stroke costs one stroke."""
+    grey = np.full((side, side), 255.0, np.float32) if base is None \
+        else np.asarray(base)[..., 0].astype(np.float32)
     for stroke in parse_strokes(strokes):
-        colour = 255 if stroke["erase"] else 0
-        # cv2's pixel centres are at integers, the browser's at .5: shift by half a pixel
-        points = np.round((np.asarray(stroke["points"]) - 0.5) * _ONE).astype(np.int32)
-        width = stroke["width"]
-        if len(points) == 1 or np.all(points == points[0]):
-            radius = int(round(width / 2 * _ONE))
-            cv2.circle(grey, tuple(int(v) for v in points[0]), radius, colour, -1, cv2.LINE_AA,
-                       _SHIFT)
+        coverage = _stroke_coverage(np.asarray(stroke["points"], np.float32), stroke["width"], side)
+        if coverage is None:
             continue
-        # cv2's thick lines end in round caps, and the caps of consecutive segments make round
-        # joins: the browser's lineCap/lineJoin "round"
-        thickness = max(1, int(round(width)))
-        cv2.polylines(grey, [points.reshape(-1, 1, 2)], False, colour, thickness, cv2.LINE_AA,
-                      _SHIFT)
+        (top, left), cover = coverage
+        patch = grey[top:top + cover.shape[0], left:left + cover.shape[1]]
+        colour = 255.0 if stroke["erase"] else 0.0
+        patch += (colour - patch) * cover  # one stroke is one path: painted once, like a canvas
     rgba = np.empty((side, side, 4), np.uint8)
-    rgba[..., :3] = grey[..., None]
+    rgba[..., :3] = np.round(grey).astype(np.uint8)[..., None]
     rgba[..., 3] = 255
     return rgba
+
+
+def _stroke_coverage(points: np.ndarray, width: float, side: int):
+    """How much of each pixel one stroke covers (0..1), over the stroke's bounding box only:
+    ((top, left), coverage), or None when it is off the canvas. The stroke is the set of points
+    within width/2 of its polyline: round caps and joins, as the browser's "round" line caps
+    and joins; a single point is a disc. Coverage is a one-pixel ramp across the edge, which is
+    how the browser's anti-aliasing looks at this size."""
+    radius = width / 2
+    low = np.floor(points.min(axis=0) - radius - 1).astype(int)
+    high = np.ceil(points.max(axis=0) + radius + 1).astype(int)
+    left, top = max(0, low[0]), max(0, low[1])
+    right, bottom = min(side, high[0]), min(side, high[1])
+    if left >= right or top >= bottom:
+        return None
+    xs = np.arange(left, right, dtype=np.float32) + 0.5  # pixel centres, as the browser's
+    ys = np.arange(top, bottom, dtype=np.float32) + 0.5
+    px, py = np.meshgrid(xs, ys)
+    nearest = np.full(px.shape, np.inf, np.float32)
+    starts = points if len(points) == 1 else points[:-1]
+    ends = points if len(points) == 1 else points[1:]
+    for (ax, ay), (bx, by) in zip(starts, ends):
+        # only the pixels near this segment: its own box, grown by the pen
+        x0, x1 = np.searchsorted(xs, [min(ax, bx) - radius - 1, max(ax, bx) + radius + 1])
+        y0, y1 = np.searchsorted(ys, [min(ay, by) - radius - 1, max(ay, by) + radius + 1])
+        if x0 >= x1 or y0 >= y1:
+            continue
+        qx, qy = px[y0:y1, x0:x1] - ax, py[y0:y1, x0:x1] - ay
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        t = np.clip((qx * dx + qy * dy) / length2, 0, 1) if length2 > 0 else 0.0
+        distance = np.hypot(qx - t * dx, qy - t * dy)
+        np.minimum(nearest[y0:y1, x0:x1], distance, out=nearest[y0:y1, x0:x1])
+    return (top, left), np.clip(radius + 0.5 - nearest, 0, 1)
