@@ -11,7 +11,7 @@ the page being ready (no script run, no spinner: a model loading on demand shows
 "predict", from the click on "Pick a sample" to the top-1 text on screen; and their total (where
 a slow page ends is not always clear to the browser, so the total is the steadier figure). Then
 the Doodle page: the time from the end of a stroke to the new guess on screen, for each of a few
-strokes (the canvas itself waits about 0.2 s before it sends a stroke). Prints a table; asserts nothing (machines here are noisy).
+strokes (the canvas sends its strokes when the pen lifts). Prints a table; asserts nothing (machines here are noisy).
 """
 
 from __future__ import annotations
