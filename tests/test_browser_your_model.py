@@ -152,6 +152,7 @@ def house_strokes(rng, side: int = 240):
 def draw(page, canvas, strokes) -> None:
     from browser_support import draw_stroke
 
+    canvas.scroll_into_view_if_needed()  # the mouse draws only where the window shows the canvas
     box = canvas.bounding_box()
     for points in strokes:
         dense = []  # straight lines as many small mouse moves, as a hand would
