@@ -102,3 +102,26 @@ def test_the_page_draws_a_value_sent_at_another_side_at_its_own(monkeypatch):
     assert side == 160
     # half the side: the circle at half the radius, the pen half as wide
     assert count == pytest.approx((ink(render_strokes(circle, 320))).sum() / 4, rel=0.1)
+
+
+def test_a_canvas_of_another_size_starts_from_the_last_drawing_at_its_own_scale(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from ui import widgets
+
+    asked = []
+    monkeypatch.setattr(widgets, "_canvas_component", lambda **kwargs: asked.append(kwargs))
+
+    def page():
+        from ui import widgets
+
+        widgets.drawing("small_pad", side=160)
+
+    at = AppTest.from_function(page)
+    at.session_state[widgets.DRAWING_JSON_KEY] = drawn_shapes.drawing(
+        drawn_shapes.stroke([(100, 200), (300, 40)], width=12))  # drawn on the 320 px canvas
+    at.run()
+    assert not at.exception
+    start = asked[-1]["initial"]
+    assert start["side"] == 160
+    assert start["strokes"] == [{"width": 6.0, "erase": False, "points": [[50.0, 100.0], [150.0, 20.0]]}]

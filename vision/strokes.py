@@ -20,7 +20,7 @@ MAX_POINTS = 5000   # points per stroke, likewise
 
 def parse_strokes(value: Any) -> list[dict[str, Any]]:
     """The strokes of a canvas value (the dict above, or its list of strokes), checked and
-    cleaned: each has a positive `width`, a bool `erase` and a list of (x, y) float points.
+    cleaned: each has a positive `width`, a bool `erase` and a list of [x, y] float points.
     Anything malformed is left out, never raised: the value comes from a browser."""
     strokes = value.get("strokes") if isinstance(value, Mapping) else value
     if not isinstance(strokes, Sequence) or isinstance(strokes, (str, bytes)):
@@ -31,7 +31,8 @@ def parse_strokes(value: Any) -> list[dict[str, Any]]:
             continue
         try:
             width = float(stroke.get("width", 0))
-            points = [(float(p[0]), float(p[1])) for p in list(stroke.get("points") or [])[:MAX_POINTS]]
+            points = [[float(p[0]), float(p[1])]
+                      for p in list(stroke.get("points") or [])[:MAX_POINTS]]
         except (TypeError, ValueError, IndexError, KeyError):
             continue
         if not points or not np.isfinite(width) or width <= 0 \
