@@ -11,7 +11,7 @@ the page being ready (no script run, no spinner: a model loading on demand shows
 "predict", from the click on "Pick a sample" to the top-1 text on screen; and their total (where
 a slow page ends is not always clear to the browser, so the total is the steadier figure). Then
 the Doodle page: the time from the end of a stroke to the new guess on screen, for each of a few
-strokes (the canvas itself waits about 0.2 s before it sends a stroke). Prints a table; asserts nothing (machines here are noisy).
+strokes (the canvas sends its strokes when the pen lifts). Prints a table; asserts nothing (machines here are noisy).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def visit(browser, url: str, pause: float) -> dict[str, float]:
 def doodle_strokes(page, url: str) -> dict[str, float]:
     """Seconds from the end of each stroke to a new top-1 text: a circle, then lines across it."""
     page.goto(f"{url}/doodle")
-    canvas = page.locator("canvas.upper-canvas").first
+    canvas = page.locator("canvas.drawing-canvas").first
     canvas.wait_for(timeout=TIMEOUT)
     wait_until_idle(page, TIMEOUT)
     box = canvas.bounding_box()
