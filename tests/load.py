@@ -66,7 +66,8 @@ SIDE = 320  # the canvas's logical side (ui.widgets.CANVAS_SIDE)
 PEN = 12  # the medium pen (ui.widgets.PEN_WIDTH)
 # A guess as the pages write it: "cat - 97.3%", the Doodle page's "I'm not sure yet", the game's
 # phrases (vision.game.guess_phrase: "I see ...", "Is it ...", "Oh, I know, it's ...").
-GUESS = re.compile(r" - \d+(\.\d)?%$|^I'm not sure yet$|^I see |^Is it |^Oh, I know|^Hmm")
+GUESS = re.compile(r" - \d+(\.\d)?%$|^I'm not sure yet$|^I see\.\.\. |^Oh, I know, it's "
+                   r"|^I'm not sure what that is")
 PAGES = {"doodle": "doodle", "play": "play", "fashion": "fashion", "flowers": "flowers"}
 CANVAS_KEYS = {"doodle": "doodle_pad", "play": "play_pad_"}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -92,11 +93,13 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes, their live descendants and their reaped children."""
+def cpu_seconds(pids: list[int], leave_out: list[int] = ()) -> float:
+    """User + system CPU of these processes, their live descendants and their reaped children,
+    less the trees under `leave_out` (the client's figure must not hold the server it started)."""
+    skipped = {pid for root in leave_out for pid in _descendants(root)}
     total = 0.0
     for root in pids:
-        for pid in _descendants(root):
+        for pid in set(_descendants(root)) - skipped:
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
@@ -116,6 +119,20 @@ def rss_bytes(pids: list[int]) -> int:
         except OSError:
             pass
     return total
+
+
+def wait_until_quiet(pids: list[int], limit: float = 180, share: float = 0.15) -> float:
+    """Wait (at most `limit` s) until the server uses under `share` of one core over 2 s: the
+    app preloads every model in the background after its first page, which is not the load."""
+    start = time.perf_counter()
+    before = cpu_seconds(pids)
+    while time.perf_counter() - start < limit:
+        time.sleep(2)
+        now = cpu_seconds(pids)
+        if now - before < 2 * share:
+            break
+        before = now
+    return time.perf_counter() - start
 
 
 # ---------------------------------------------------------------- what a user draws
@@ -193,6 +210,11 @@ class Run:
     elements: list[Element] = field(default_factory=list)
     finished: float | None = None
     status: int | None = None
+
+    @property
+    def full(self) -> bool:
+        """A run of the whole page (not of one fragment): it writes elements outside fragments."""
+        return any(e.fragment_id == "" for e in self.elements)
 
     def widget(self, kind: str, key_part: str) -> Element | None:
         """The latest element of this kind whose widget id contains the key (ids end in -key)."""
@@ -315,6 +337,16 @@ class Session:
             self.auto_reruns.clear()
         self.changed.set()
 
+    def screen_start(self) -> int:
+        """The index of the latest finished full run (-1 before any)."""
+        return next((i for i in range(len(self.runs) - 1, -1, -1)
+                     if self.runs[i].full and self.runs[i].finished is not None), -1)
+
+    def screen(self) -> list[Element]:
+        """What the tab shows: the latest finished full run and the fragment runs after it."""
+        start = self.screen_start()
+        return [] if start < 0 else [e for r in self.runs[start:] for e in r.elements]
+
     async def _auto_rerun(self, fragment_id: str, interval: float) -> None:
         """A fragment with run_every: the browser asks for its rerun every `interval` s."""
         while True:
@@ -410,6 +442,8 @@ async def stroke(session: Session, drawing: Drawing, canvas: Element, timeout: f
 
     def answered():
         for run in session.runs[first:]:
+            if not any(e.fragment_id == canvas.fragment_id for e in run.elements):
+                continue  # another fragment's run (the game's timer), or a run just begun
             guess = run.guess(canvas.fragment_id)
             if guess is not None:
                 return ("ok", guess.received)
@@ -498,32 +532,28 @@ async def uploads(session: Session, run: Run, seed: int, until: float,
 
 async def play(session: Session, run: Run, seed: int, until: float, pause: tuple[float, float],
                timeout: float, record) -> None:
-    """Start a game, then draw on each round's canvas; between rounds press Next (or Play
-    again at the end)."""
+    """Start a game and draw on each round's canvas (the round's timer fragment ticks by itself,
+    see Session._auto_rerun); between rounds press Next, at the end Play again."""
     rng = random.Random(seed)
+    drawings: dict[str, Drawing] = {}
     while time.perf_counter() < until:
-        latest = next((r for r in reversed(session.runs) if r.finished), run)
-        canvas = latest.widget("bidi_component", CANVAS_KEYS["play"])
-        button = None
-        if canvas is None:
-            for key in ("play_start", "play_next", "play_again"):
-                button = button or latest.widget("button", key)
-        if canvas is not None:
-            drawing = Drawing(rng.randrange(10**9))
-            while time.perf_counter() < until:
-                record(await stroke(session, drawing, canvas, timeout))
-                await asyncio.sleep(rng.uniform(*pause))
-                if session.runs[-1].widget("bidi_component", CANVAS_KEYS["play"]) is None and \
-                        session.runs[-1].finished and not session.runs[-1].fragment_run:
-                    break  # the round ended: the page ran again without this canvas
-                current = session.runs[-1].widget("bidi_component", CANVAS_KEYS["play"])
-                if current is not None and current.proto.id != canvas.proto.id:
-                    break
-        elif button is not None:
+        shown, screen = session.screen_start(), session.screen()
+        canvas = next((e for e in reversed(screen) if e.kind == "bidi_component"
+                       and CANVAS_KEYS["play"] in e.proto.id), None)
+        button = next((e for e in reversed(screen) if e.kind == "button" and any(
+            key in e.proto.id for key in ("play_start", "play_next", "play_again"))), None)
+        if button is not None:
             session.states[button.proto.id] = WidgetState(id=button.proto.id, trigger_value=True)
-            await session.rerun(timeout=timeout)
-        else:
-            await session.rerun(timeout=timeout)  # a round being decided: look again
+            await session.send_rerun()
+            if not await session.wait(lambda: session.screen_start() > shown, timeout):
+                raise ActionError(f"no new screen after pressing {button.proto.label!r}")
+            await asyncio.sleep(rng.uniform(*pause))
+        elif canvas is not None:
+            drawing = drawings.setdefault(canvas.proto.id, Drawing(rng.randrange(10**9)))
+            record(await stroke(session, drawing, canvas, timeout))
+            await asyncio.sleep(rng.uniform(*pause))
+        else:  # between screens (a run still going): look again
+            await session.wait(lambda: session.screen_start() > shown, 1.0)
 
 
 SCENARIOS = {"doodle": doodle, "play": play,
@@ -578,7 +608,7 @@ async def run_level(url: str, scenario: str, sessions: int, seconds: float,
         if isinstance(result, BaseException):
             level.outcomes.append(Outcome(None, "error", f"open: {result!r}"))
     server_before = cpu_seconds(server_pids) if server_pids else None
-    client_before = cpu_seconds([os.getpid()])
+    client_before = cpu_seconds([os.getpid()], leave_out=server_pids)
     start = time.perf_counter()
     until = start + seconds
 
@@ -596,7 +626,7 @@ async def run_level(url: str, scenario: str, sessions: int, seconds: float,
     if server_pids:
         level.server_cpu = cpu_seconds(server_pids) - server_before
         level.rss = rss_bytes(server_pids)
-    level.client_cpu = cpu_seconds([os.getpid()]) - client_before
+    level.client_cpu = cpu_seconds([os.getpid()], leave_out=server_pids) - client_before
     level.details = sorted({f"{o.result}: {o.detail}" for o in level.outcomes
                             if o.result != "ok" and o.detail})
     await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
@@ -655,6 +685,8 @@ def main(argv: list[str] | None = None) -> list[Level]:
             warm_up_browser(url, args.timeout)
         else:
             warm_up(url, args.scenario, args.timeout)
+        if pids:
+            wait_until_quiet(pids)
         print(HEADER, flush=True)
         results = []
         for sessions in levels:

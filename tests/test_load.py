@@ -4,12 +4,7 @@ no timeouts. Times are printed by `python -m tests.load`, never asserted."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests import load
-
-pytestmark = pytest.mark.browser  # a real `streamlit run` server, as the browser tests use
-
 
 def test_two_sessions_drawing_for_20_seconds_lose_no_stroke(capsys):
     (level,) = load.main(["--scenario", "doodle", "--levels", "2", "--seconds", "20",
