@@ -255,6 +255,7 @@ class Session:
         self.ws = None
         self.session_id = ""
         self.page = ""
+        self.page_hash = ""
         self.states: dict[str, WidgetState] = {}
         self.runs: list[Run] = []
         self.changed = asyncio.Event()
@@ -311,6 +312,10 @@ class Session:
         kind = message.WhichOneof("type")
         if kind == "new_session":
             self.session_id = message.new_session.initialize.session_id or self.session_id
+        elif kind == "navigation":
+            # sent back with every rerun, as the browser does: a rerun the script asks for
+            # itself (st.rerun in a fragment) runs the page of this hash, the home page without
+            self.page_hash = message.navigation.page_script_hash
         elif kind == "session_status_changed" and message.session_status_changed.script_is_running:
             self.runs.append(Run())
         elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
@@ -357,6 +362,7 @@ class Session:
         message = BackMsg()
         state = message.rerun_script
         state.page_name, state.query_string = self.page, ""
+        state.page_script_hash = self.page_hash
         state.fragment_id, state.is_auto_rerun = fragment_id, auto
         state.widget_states.widgets.extend(self.states.values())
         await self.ws.send(message.SerializeToString())
