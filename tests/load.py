@@ -276,8 +276,9 @@ class Session:
         return await self.rerun(timeout=timeout)
 
     def _xsrf_cookie(self) -> tuple[str, str]:
-        """The index page sets the XSRF cookie that uploads must echo in a header."""
-        with urllib.request.urlopen(self.url + "/", timeout=30) as response:
+        """The health check the browser makes before connecting sets the XSRF cookie, which
+        uploads must echo in a header."""
+        with urllib.request.urlopen(self.url + "/_stcore/health", timeout=30) as response:
             for header in response.headers.get_all("Set-Cookie") or []:
                 name, _, rest = header.partition("=")
                 if name.strip() == "_streamlit_xsrf":
@@ -312,6 +313,9 @@ class Session:
         kind = message.WhichOneof("type")
         if kind == "new_session":
             self.session_id = message.new_session.initialize.session_id or self.session_id
+            for task in self.auto_reruns.values():  # a full run: its fragments say again
+                task.cancel()                       # whether they still tick
+            self.auto_reruns.clear()
         elif kind == "navigation":
             # sent back with every rerun, as the browser does: a rerun the script asks for
             # itself (st.rerun in a fragment) runs the page of this hash, the home page without
@@ -507,7 +511,10 @@ async def uploads(session: Session, run: Run, seed: int, until: float,
         if widget_id in session.states:  # replacing a file: the browser first reruns without it
             session.states[widget_id] = WidgetState(id=widget_id)
             session.states[widget_id].file_uploader_state_value.SetInParent()
-            await session.send_rerun()
+            # ... and that run must have started before asking for upload URLs: Streamlit
+            # empties its outgoing queue when a run starts (ForwardMsgQueue.clear keeps only
+            # lifecycle messages), so a file_urls_response queued just then is never sent.
+            await session.rerun(timeout=timeout)
         info = await session.upload(name, data, timeout)
         state = WidgetState(id=widget_id)
         state.file_uploader_state_value.uploaded_file_info.append(info)
