@@ -72,6 +72,7 @@ PAGES = {"doodle": "doodle", "play": "play", "fashion": "fashion", "flowers": "f
 CANVAS_KEYS = {"doodle": "doodle_pad", "play": "play_pad_"}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 TICKS = os.sysconf("SC_CLK_TCK")
+IDLE_SECONDS = 3  # the server's CPU at rest is measured this long before each level
 
 
 # ---------------------------------------------------------------- what the server pays
@@ -262,6 +263,8 @@ class Session:
         self.file_urls: dict[str, FileURLs] = {}
         self.auto_reruns: dict[str, asyncio.Task] = {}
         self.reader: asyncio.Task | None = None
+        self.fetches: set[asyncio.Task] = set()
+        self.media_errors: list[str] = []
         self.closed: str | None = None
         self.cookie = ""
         self.xsrf = ""
@@ -287,7 +290,7 @@ class Session:
         return "", ""
 
     async def close(self) -> None:
-        for task in self.auto_reruns.values():
+        for task in [*self.auto_reruns.values(), *self.fetches]:
             task.cancel()
         if self.ws is not None:
             await self.ws.close()
@@ -332,6 +335,7 @@ class Session:
         elif kind == "script_finished":
             if self.runs:
                 self.runs[-1].finished, self.runs[-1].status = now, message.script_finished
+                self._fetch_images(self.runs[-1])
         elif kind == "file_urls_response":
             for urls in message.file_urls_response.file_urls:
                 self.file_urls[message.file_urls_response.response_id] = urls
@@ -355,6 +359,32 @@ class Session:
         """What the tab shows: the latest finished full run and the fragment runs after it."""
         start = self.screen_start()
         return [] if start < 0 else [e for r in self.runs[start:] for e in r.elements]
+
+    def _fetch_images(self, run: Run) -> None:
+        """Fetch the run's pictures as the browser does (st.image sends a /media URL, not the
+        bytes): serving them is part of the server's work per action."""
+        for element in run.elements:
+            if element.kind == "imgs":
+                for image in element.proto.imgs:
+                    if image.url.startswith("/"):
+                        task = asyncio.create_task(self._get(image.url))
+                        self.fetches.add(task)
+                        task.add_done_callback(self.fetches.discard)
+
+    async def _get(self, path: str) -> None:
+        parsed = urllib.parse.urlparse(self.url)
+        try:
+            reader, writer = await asyncio.open_connection(parsed.hostname, parsed.port or 80)
+            writer.write(f"GET {parsed.path}{path} HTTP/1.1\r\nHost: {parsed.netloc}\r\n"
+                         f"Connection: close\r\n\r\n".encode())
+            await writer.drain()
+            status = await reader.readline()
+            await reader.read()
+            writer.close()
+            if b" 200 " not in status:
+                self.media_errors.append(f"{path}: {status.decode(errors='replace').strip()}")
+        except OSError as err:
+            self.media_errors.append(f"{path}: {err}")
 
     async def _auto_rerun(self, fragment_id: str, interval: float) -> None:
         """A fragment with run_every: the browser asks for its rerun every `interval` s."""
@@ -575,6 +605,17 @@ SCENARIOS = {"doodle": doodle, "play": play,
 
 
 # ---------------------------------------------------------------- one level
+async def server_at_rest(pids: list[int]) -> float:
+    """The server's CPU seconds per second with the level's sessions open and idle (timers,
+    heartbeats, other sessions' fragments): taken off the level's CPU, it leaves the actions'."""
+    if not pids:
+        return 0.0
+    await asyncio.to_thread(wait_until_quiet, pids, 30)  # the sessions' first runs are over
+    before, start = cpu_seconds(pids), time.perf_counter()
+    await asyncio.sleep(IDLE_SECONDS)
+    return (cpu_seconds(pids) - before) / (time.perf_counter() - start)
+
+
 @dataclass
 class Level:
     sessions: int
@@ -583,6 +624,7 @@ class Level:
     server_cpu: float | None = None
     client_cpu: float = 0.0
     rss: int | None = None
+    idle_rate: float = 0.0  # the server's CPU seconds per second at rest, before the level
     details: list[str] = field(default_factory=list)
 
     def row(self) -> str:
@@ -596,7 +638,8 @@ class Level:
 
         server = "n/a" if self.server_cpu is None else f"{self.server_cpu / actions * 1000:.0f}"
         rss = "n/a" if self.rss is None else f"{self.rss / 2**20:.0f}"
-        return (f"| {self.sessions:>3} | {len(self.outcomes):>5} | {len(self.outcomes) / self.seconds:5.1f} "
+        rate = len(self.outcomes) / self.seconds
+        return (f"| {self.sessions:>3} | {len(self.outcomes):>5} | {rate:5.1f} "
                 f"| {pct(0.5):>6} | {pct(0.95):>6} | {(f'{times[-1]:.0f}' if times else '-'):>6} "
                 f"| {count['error']:>3} | {count['timeout']:>3} | {count['lost']:>4} "
                 f"| {server:>6} | {self.client_cpu / actions * 1000:>6.0f} | {rss:>6} |")
@@ -620,6 +663,7 @@ async def run_level(url: str, scenario: str, sessions: int, seconds: float,
     for result in opened:
         if isinstance(result, BaseException):
             level.outcomes.append(Outcome(None, "error", f"open: {result!r}"))
+    idle_rate = await server_at_rest(server_pids)
     server_before = cpu_seconds(server_pids) if server_pids else None
     client_before = cpu_seconds([os.getpid()], leave_out=server_pids)
     start = time.perf_counter()
@@ -636,10 +680,15 @@ async def run_level(url: str, scenario: str, sessions: int, seconds: float,
     await asyncio.gather(*(one(i, c, r) for i, (c, r) in enumerate(zip(clients, opened))
                            if not isinstance(r, BaseException)))
     level.seconds = time.perf_counter() - start
+    await asyncio.gather(*(task for c in clients for task in list(c.fetches)),
+                         return_exceptions=True)  # the last pictures, still the level's work
     if server_pids:
-        level.server_cpu = cpu_seconds(server_pids) - server_before
+        level.server_cpu = cpu_seconds(server_pids) - server_before - idle_rate * level.seconds
+        level.idle_rate = idle_rate
         level.rss = rss_bytes(server_pids)
     level.client_cpu = cpu_seconds([os.getpid()], leave_out=server_pids) - client_before
+    for client in clients:
+        level.outcomes.extend(Outcome(None, "error", f"picture {e}") for e in client.media_errors)
     level.details = sorted({f"{o.result}: {o.detail}" for o in level.outcomes
                             if o.result != "ok" and o.detail})
     await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
@@ -713,7 +762,10 @@ def main(argv: list[str] | None = None) -> list[Level]:
             for detail in level.details[:5]:
                 print(f"|     | {detail[:150]}", flush=True)
         print("acts: actions measured; /s: per second; srv/cli ms: CPU per action of the server "
-              "(all its processes) and of the client; RSS: the server's, at the level's end.")
+              "(all its processes, less its CPU at rest measured for "
+              f"{IDLE_SECONDS} s before the level: "
+              + ", ".join(f"{level.idle_rate * 1000:.0f}" for level in results)
+              + " ms/s) and of the client; RSS: the server's, at the level's end.")
         return results
     finally:
         if server is not None:

@@ -16,10 +16,12 @@ import os
 import random
 import time
 
+from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
-from tests.load import GUESS, SIDE, Level, Outcome, cpu_seconds, stroke_points
+from tests.load import (GUESS, SIDE, Level, Outcome, cpu_seconds, server_at_rest,
+                        stroke_points)
 
 # The drawing surface of either canvas: ours (ui/canvas.js) or streamlit-drawable-canvas's.
 CANVAS = "canvas.drawing-canvas, canvas.upper-canvas"
@@ -53,7 +55,20 @@ async def _open(browser, url: str, timeout: float):
             if element.WhichOneof("type") == "heading" and GUESS.search(element.heading.body):
                 guesses.append((time.perf_counter(), element.heading.body))
 
-    page.on("websocket", lambda ws: ws.on("framereceived", frame))
+    def sent(payload) -> None:
+        if not isinstance(payload, str):
+            message = BackMsg()
+            message.ParseFromString(payload)
+            if message.WhichOneof("type") == "rerun_script":
+                page.reruns_sent += 1
+
+    page.reruns_sent = 0  # to compare with the protocol client's one rerun per stroke
+
+    def listen(ws) -> None:
+        ws.on("framereceived", frame)
+        ws.on("framesent", sent)
+
+    page.on("websocket", listen)
     await page.goto(url + "/doodle")
     await page.locator(CANVAS).first.wait_for(timeout=max(timeout, 60) * 1000)
     return page, guesses
@@ -105,25 +120,31 @@ async def _level(url: str, sessions: int, seconds: float, pause, timeout: float,
         browsers = [await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                     for _ in range(sessions)]  # one browser per user, as in a classroom
         opened = await asyncio.gather(*(_open(b, url, timeout) for b in browsers))
+        level.idle_rate = await server_at_rest(server_pids)
         server_before = cpu_seconds(server_pids) if server_pids else None
         client_before = cpu_seconds([os.getpid()], leave_out=server_pids)
+        reruns_before = sum(page.reruns_sent for page, _ in opened)
         start = time.perf_counter()
         results = await asyncio.gather(
             *(_session(page, guesses, i, start + seconds, pause, timeout, level.outcomes.append)
               for i, (page, guesses) in enumerate(opened)), return_exceptions=True)
         level.seconds = time.perf_counter() - start
         if server_pids:
-            level.server_cpu = cpu_seconds(server_pids) - server_before
+            level.server_cpu = (cpu_seconds(server_pids) - server_before
+                                - level.idle_rate * level.seconds)
             level.rss = sum(int(line.split()[1]) * 1024 for pid in server_pids
                             for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS:"))
         level.client_cpu = cpu_seconds([os.getpid()], leave_out=server_pids) - client_before
         for result in results:
             if isinstance(result, BaseException):
                 level.outcomes.append(Outcome(None, "error", repr(result)[:200]))
+        reruns = sum(page.reruns_sent for page, _ in opened) - reruns_before
         for browser in browsers:
             await browser.close()
     level.details = sorted({f"{o.result}: {o.detail}" for o in level.outcomes
                             if o.result != "ok" and o.detail})
+    level.details.append(f"the browsers sent {reruns} rerun requests for "
+                         f"{len(level.outcomes)} strokes")
     return level
 
 
