@@ -16,7 +16,6 @@ from vision.registry import get_dataset
 DATASET = "quickdraw"
 BIG = 280
 DRAW, UPLOAD = "Draw", "Upload a drawing"
-PENS = [*widgets.PEN_WIDTHS, widgets.ERASER]
 UNSURE = "I'm not sure yet"
 
 
@@ -94,10 +93,8 @@ def canvas_and_results(spec) -> None:
                 "doodle_upload", "Upload a drawing: a scan, a photo of paper, or a PNG")
             pixels = None if upload is None else upload.pixels
         else:
-            pen = st.radio("Pen", PENS, index=1, horizontal=True, key="doodle_pen",
-                           format_func=str.capitalize)
-            pixels = widgets.drawing("doodle_pad", pen=pen)
-            st.caption("Undo, redo, and the bin (start again) are in the canvas's toolbar. "
+            pixels = widgets.drawing("doodle_pad")
+            st.caption("Undo, Clear and the pens are in the canvas's toolbar. "
                        "The guess changes when you lift the pen.")
     with results:
         show_results(spec, pixels)

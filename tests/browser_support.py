@@ -30,13 +30,31 @@ def wait_until_idle(page, timeout_ms: int = 60_000) -> None:
                            timeout=timeout_ms)
 
 
-def draw_stroke(page, box, points) -> None:
-    """Draw one stroke with the mouse through `points` (pixels from the top left of `box`)."""
-    page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+CANVAS = "canvas.drawing-canvas"  # ui/canvas.py's canvas (Playwright's CSS pierces its shadow root)
+
+
+def draw_stroke(page, box, points, side: float | None = None) -> None:
+    """Draw one stroke with the mouse through `points`: pixels from the top left of `box`, or,
+    with `side`, the canvas's logical coordinates (0..side) scaled to the size it is shown at."""
+    scale = 1.0 if side is None else box["width"] / side
+    page.mouse.move(box["x"] + points[0][0] * scale, box["y"] + points[0][1] * scale)
     page.mouse.down()
     for x, y in points[1:]:
-        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
+        page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=2)
     page.mouse.up()
+
+
+def touch_stroke(page, box, points, side: float | None = None) -> None:
+    """One finger stroke, as a phone's touch screen sends it (Chrome DevTools touch events, which
+    the page receives as pointer events of type "touch"); `points` as in `draw_stroke`."""
+    scale = 1.0 if side is None else box["width"] / side
+    session = page.context.new_cdp_session(page)
+    at = [{"x": box["x"] + x * scale, "y": box["y"] + y * scale} for x, y in points]
+    session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at[0]]})
+    for point in at[1:]:
+        session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+    session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    session.detach()
 
 
 def free_port() -> int:

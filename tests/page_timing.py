@@ -62,7 +62,7 @@ def visit(browser, url: str, pause: float) -> dict[str, float]:
 def doodle_strokes(page, url: str) -> dict[str, float]:
     """Seconds from the end of each stroke to a new top-1 text: a circle, then lines across it."""
     page.goto(f"{url}/doodle")
-    canvas = page.locator("canvas.upper-canvas").first
+    canvas = page.locator("canvas.drawing-canvas").first
     canvas.wait_for(timeout=TIMEOUT)
     wait_until_idle(page, TIMEOUT)
     box = canvas.bounding_box()

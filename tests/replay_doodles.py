@@ -43,7 +43,7 @@ def read_answer(page) -> tuple[str, bool]:
 
 def replay(page, url: str, lines: list[np.ndarray]) -> tuple[str, bool, list[float]]:
     page.goto(f"{url}/doodle", wait_until="domcontentloaded", timeout=60_000)
-    canvas = page.locator("canvas.upper-canvas").first
+    canvas = page.locator("canvas.drawing-canvas").first
     canvas.wait_for(timeout=60_000)
     wait_until_idle(page)
     box = canvas.bounding_box()

@@ -150,14 +150,14 @@ def test_fashion_refuses_a_file_that_is_not_an_image(page, app_url):
 def stroke(page, box, points) -> None:
     draw_stroke(page, box, points)
     wait_until_idle(page)
-    page.wait_for_timeout(700)  # the canvas sends its pixels after the stroke ends
+    page.wait_for_timeout(700)  # the canvas sends its strokes after the stroke ends
     wait_until_idle(page)
 
 
 def test_doodle_guesses_after_every_stroke(page, app_url):
     open_page(page, app_url, "doodle")
     assert top1_text(page) == "Draw something"
-    canvas = page.locator("canvas.upper-canvas").first  # fabric.js takes the pointer events here
+    canvas = page.locator("canvas.drawing-canvas").first
     canvas.wait_for(timeout=SLOW)
     box = canvas.bounding_box()
 

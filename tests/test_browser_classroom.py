@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_support import (SCREENSHOTS, draw_stroke, free_port,
+from browser_support import (SCREENSHOTS, draw_stroke, free_port, touch_stroke,
                              start_server, wait_until_idle)
 from vision import data
 from vision.board import Board, NewDrawing
@@ -106,7 +106,7 @@ def start_game(page, url: str) -> None:
 
 
 def draw_and_wait_for_a_guess(page, strokes) -> str:
-    canvas = page.locator("canvas.upper-canvas").first
+    canvas = page.locator("canvas.drawing-canvas").first
     canvas.wait_for(timeout=SLOW)
     box = canvas.bounding_box()
     for points in strokes:
@@ -232,17 +232,6 @@ def test_play_send_and_see_it_on_the_class_board(browser, classroom):
         teacher.close()
 
 
-def touch_stroke(page, box, points) -> None:
-    """One finger stroke, as a phone's touch screen sends it (Chrome DevTools touch events)."""
-    session = page.context.new_cdp_session(page)
-    at = [{"x": box["x"] + x, "y": box["y"] + y} for x, y in points]
-    session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at[0]]})
-    for point in at[1:]:
-        session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
-    session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    session.detach()
-
-
 def test_a_phone_plays_with_touch_on_a_390_px_screen(browser, classroom):
     url = classroom[0]
     phone = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
@@ -250,7 +239,7 @@ def test_a_phone_plays_with_touch_on_a_390_px_screen(browser, classroom):
     try:
         page = phone.new_page()
         start_game(page, url)
-        canvas = page.locator("canvas.upper-canvas").first
+        canvas = page.locator("canvas.drawing-canvas").first
         canvas.wait_for(timeout=SLOW)
         canvas.scroll_into_view_if_needed()
         box = canvas.bounding_box()
@@ -263,7 +252,7 @@ def test_a_phone_plays_with_touch_on_a_390_px_screen(browser, classroom):
         assert page.locator("[data-testid='stException']").count() == 0
 
         open_page(page, f"{url}/doodle")  # and the Doodle page's canvas, the same way
-        canvas = page.locator("canvas.upper-canvas").first
+        canvas = page.locator("canvas.drawing-canvas").first
         canvas.wait_for(timeout=SLOW)
         canvas.scroll_into_view_if_needed()
         box = canvas.bounding_box()

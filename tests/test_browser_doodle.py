@@ -70,7 +70,7 @@ def circle_guess(page, app_url: str, pen: str) -> str:
     open_page(page, app_url, "doodle")
     page.get_by_text(pen, exact=True).first.click()
     wait_until_idle(page)
-    canvas = page.locator("canvas.upper-canvas").first
+    canvas = page.locator("canvas.drawing-canvas").first
     canvas.wait_for(timeout=SLOW)
     box = canvas.bounding_box()
     circle = [(160 + 100 * math.cos(t), 160 + 100 * math.sin(t))

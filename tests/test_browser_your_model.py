@@ -159,7 +159,7 @@ def draw(page, canvas, strokes) -> None:
             dense += [(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t) for t in np.linspace(0, 1, 8)]
         draw_stroke(page, box, dense)
         wait_until_idle(page)
-        page.wait_for_timeout(500)  # the canvas sends its pixels after the stroke ends
+        page.wait_for_timeout(500)  # the canvas sends its strokes after the stroke ends
     wait_until_idle(page)
 
 
@@ -177,7 +177,7 @@ def test_teach_the_doodle_model_a_house_with_the_mouse(new_page, app_url):
     for count in range(1, 9):
         for attempt in range(3):  # a stroke made while the new blank canvas mounts is lost
             page.wait_for_timeout(1000)
-            pad = page.locator("canvas.upper-canvas").nth(1)  # 0: the Doodle page's own canvas
+            pad = page.locator("canvas.drawing-canvas").nth(1)  # 0: the Doodle page's own canvas
             pad.wait_for(timeout=SLOW)
             draw(page, pad, house_strokes(rng))
             if add.is_enabled():
@@ -189,7 +189,7 @@ def test_teach_the_doodle_model_a_house_with_the_mouse(new_page, app_url):
     page.get_by_text("Taught in").first.wait_for(timeout=SLOW)
     wait_until_idle(page)
     page.get_by_text("your drawings recognised").first.wait_for(timeout=SLOW)
-    try_pad = page.locator("canvas.upper-canvas").nth(2)
+    try_pad = page.locator("canvas.drawing-canvas").nth(2)
     try_pad.wait_for(timeout=SLOW)
     draw(page, try_pad, house_strokes(np.random.default_rng(99)))
     heading = page.locator(".st-key-teach_top1 h3").first

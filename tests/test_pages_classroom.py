@@ -21,7 +21,8 @@ import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from test_pages_explore import FakeCanvas, canvas
+import drawn_shapes
+from test_pages_explore import FakeCanvas, drawn
 from ui import classroom, presenter, widgets
 from vision import registry
 from vision.board import Board, NewDrawing, SendLimiter
@@ -82,12 +83,10 @@ def captions(at: AppTest) -> list[str]:
     return [c for image in at.image for c in image.captions]
 
 
-def other_canvas() -> np.ndarray:
-    """A second drawing (a different stroke: a new guess)."""
-    image = Image.new("RGBA", (320, 320), (255, 255, 255, 255))
-    ImageDraw.Draw(image).line((60, 160, 260, 160), fill=(0, 0, 0, 255), width=12)
-    ImageDraw.Draw(image).ellipse((70, 70, 250, 250), outline=(0, 0, 0, 255), width=12)
-    return np.asarray(image).copy()
+def other_drawing() -> dict:
+    """A second drawing (one more stroke: a new guess), as the canvas sends it."""
+    return drawn_shapes.drawing(drawn_shapes.stroke([(60, 160), (260, 160)]),
+                                drawn_shapes.circle())
 
 
 def seeded_game(clock: FakeClock) -> Game:
@@ -100,9 +99,10 @@ def seeded_game(clock: FakeClock) -> Game:
     raise AssertionError("no seed starts with the biased class")
 
 
-def playing(monkeypatch, rgba=None):
-    """A Play page in the middle of a seeded game, and its fake canvas and clock."""
-    fake = FakeCanvas(rgba)
+def playing(monkeypatch, value=None):
+    """A Play page in the middle of a seeded game, and its fake canvas (returning the strokes
+    `value`) and clock."""
+    fake = FakeCanvas(value, key="play_pad_")
     monkeypatch.setattr(widgets, "_canvas_component", fake)
     clock = FakeClock()
     at = page("play")
@@ -184,7 +184,7 @@ def test_play_starts_with_the_rules_and_a_start_button():
 
 
 def test_the_network_guesses_and_stops_the_round_when_sure_twice(monkeypatch):
-    at, fake, clock = playing(monkeypatch, canvas())
+    at, fake, clock = playing(monkeypatch, drawn())
     at.run()
     ok(at)
     assert "Oh, I know, it's moon!" in texts(at.subheader)  # sure once: the round goes on
@@ -198,7 +198,7 @@ def test_the_network_guesses_and_stops_the_round_when_sure_twice(monkeypatch):
     assert len(game.current.guesses) == 1 and game.playing
     assert at.get("progress")[0].proto.text == "17 seconds left"
 
-    fake.rgba = other_canvas()
+    fake.value = other_drawing()
     clock.now += 1
     at.run()  # a new stroke, sure again: recognised
     ok(at)
@@ -209,16 +209,16 @@ def test_the_network_guesses_and_stops_the_round_when_sure_twice(monkeypatch):
 
 
 def test_the_timer_ends_the_round_and_the_end_screen_explains_the_misses(monkeypatch):
-    at, fake, clock = playing(monkeypatch, canvas())
+    at, fake, clock = playing(monkeypatch, drawn())
     at.run()
-    fake.rgba = other_canvas()
+    fake.value = other_drawing()
     at.run()  # round 1 recognised
     game = at.session_state["play_game"]
     second = DOODLE_CLASSES[game.rounds[1].prompt]
     at.button(key="play_next").click().run()
     ok(at)
     assert texts(at.header) == [f"Draw: {second}"] and game.index == 1
-    fake.rgba = canvas()
+    fake.value = drawn()
     at.run()  # it sees a moon, not the prompt
     clock.now += 20.5
     at.run()  # the timer's tick ends the round
@@ -228,7 +228,7 @@ def test_the_timer_ends_the_round_and_the_end_screen_explains_the_misses(monkeyp
     assert "It thought it was moon." in texts(at.caption)
 
     for number in range(3, 7):  # the rest: skipped, or out of time without a drawing
-        fake.rgba = None
+        fake.value = None
         at.button(key="play_next").click().run()
         if number % 2:
             at.button(key=f"play_skip_1_{number - 1}").click().run()
@@ -261,9 +261,9 @@ def test_the_timer_ends_the_round_and_the_end_screen_explains_the_misses(monkeyp
 
 def end_screen(monkeypatch) -> tuple[AppTest, Game]:
     """The end screen of a game whose first round (moon) was recognised and the others skipped."""
-    at, fake, clock = playing(monkeypatch, canvas())
+    at, fake, clock = playing(monkeypatch, drawn())
     at.run()
-    fake.rgba = other_canvas()
+    fake.value = other_drawing()
     at.run()
     game = at.session_state["play_game"]
     for _ in range(5):

@@ -22,6 +22,7 @@ import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+import drawn_shapes
 from ui import widgets
 from vision import registry
 from vision.data import DOODLE_CLASSES
@@ -58,22 +59,21 @@ def with_calibration(folder: Path, unsure_below: float) -> None:
 
 
 class FakeCanvas:
-    """Returns `rgba` as the browser canvas would, and records what the page asked of it."""
+    """The Doodle page's own canvas returns the strokes `value` as the browser would, and its
+    calls are recorded; the canvases of "Add a class" send nothing."""
 
-    def __init__(self, rgba):
-        self.rgba, self.calls = rgba, []
+    def __init__(self, value):
+        self.value, self.calls = value, []
 
     def __call__(self, **kwargs):
-        if kwargs.get("key") == "doodle_pad":  # not the canvases of "Add a class" (issue 13)
-            self.calls.append(kwargs)
-        return types.SimpleNamespace(image_data=self.rgba,
-                                     json_data=None if self.rgba is None else {"objects": [1]})
+        if kwargs.get("key") != "doodle_pad":  # the canvases of "Add a class" (issue 13)
+            return None
+        self.calls.append(kwargs)
+        return self.value
 
 
-def circle_canvas(width: int = 12) -> np.ndarray:
-    image = Image.new("RGBA", (320, 320), (255, 255, 255, 255))
-    ImageDraw.Draw(image).ellipse((70, 70, 250, 250), outline=(0, 0, 0, 255), width=width)
-    return np.asarray(image).copy()
+def circle_drawing(width: int = 12) -> dict:
+    return drawn_shapes.drawing(drawn_shapes.circle(width=width))
 
 
 def thin_sketch_png() -> bytes:
@@ -103,22 +103,27 @@ def headers(at: AppTest) -> list[str]:
     return [h.value for h in at.subheader]
 
 
-def test_pen_widths_and_the_eraser_reach_the_canvas(monkeypatch):
-    fake = FakeCanvas(circle_canvas())
+def test_the_pens_and_the_eraser_draw_what_the_canvas_shows(monkeypatch):
+    """The pens are in the canvas's own toolbar: the page gets each stroke's width and whether it
+    erases, and draws the strokes as the browser does (a thick stroke inks more, the eraser
+    gives paper back)."""
+    thin, thick = drawn_shapes.circle(width=3), drawn_shapes.circle(width=28)
+    erased = drawn_shapes.stroke([(60, 160), (260, 160)], width=30, erase=True)
+    ink = {}
+    fake = FakeCanvas(None)
     monkeypatch.setattr(widgets, "_canvas_component", fake)
     at = page().run()
-    assert not at.exception
-    assert at.radio(key="doodle_pen").value == "medium"
-    assert fake.calls[-1]["stroke_width"] == widgets.PEN_WIDTHS["medium"]
-    widths = {}
-    for pen in ("thin", "thick", "eraser"):
-        at.radio(key="doodle_pen").set_value(pen).run()
+    for name, strokes in [("thin", [thin]), ("thick", [thick]), ("erased", [thick, erased])]:
+        fake.value = drawn_shapes.drawing(*strokes)
+        at.run()
         assert not at.exception
-        widths[pen] = (fake.calls[-1]["stroke_width"], fake.calls[-1]["stroke_color"])
-    assert widths["thin"][0] < widgets.PEN_WIDTHS["medium"] < widths["thick"][0]
-    assert widths["thin"][1] == widths["thick"][1] == "#000000"
-    assert widths["eraser"][1] == "#FFFFFF"  # the eraser paints paper
+        ink[name] = int((at.session_state[widgets.DRAWING_KEY][..., 0] < 128).sum())
+    assert 0 < ink["thin"] < ink["thick"]
+    assert ink["erased"] < ink["thick"]
+    picture = at.session_state[widgets.DRAWING_KEY]
+    assert (picture[160, 60:260, :3] == 255).all()  # under the eraser: paper again
     assert fake.calls[-1]["key"] == fake.calls[0]["key"]  # the same canvas: the drawing stays
+    assert fake.calls[0]["pen"] == "medium"
 
 
 def test_upload_a_drawing_on_the_doodle_page():
@@ -148,7 +153,7 @@ def test_a_bad_upload_on_the_doodle_page_is_a_plain_message():
 
 def test_below_the_calibrated_threshold_it_says_not_sure_and_keeps_the_bars(weights_dir, monkeypatch):
     with_calibration(weights_dir, unsure_below=1.01)  # nothing is sure enough
-    monkeypatch.setattr(widgets, "_canvas_component", FakeCanvas(circle_canvas()))
+    monkeypatch.setattr(widgets, "_canvas_component", FakeCanvas(circle_drawing()))
     at = page().run()
     assert not at.exception
     assert headers(at) == ["I'm not sure yet"]
@@ -158,16 +163,15 @@ def test_below_the_calibrated_threshold_it_says_not_sure_and_keeps_the_bars(weig
 
 def test_above_the_calibrated_threshold_it_answers(weights_dir, monkeypatch):
     with_calibration(weights_dir, unsure_below=0.0)
-    monkeypatch.setattr(widgets, "_canvas_component", FakeCanvas(circle_canvas()))
+    monkeypatch.setattr(widgets, "_canvas_component", FakeCanvas(circle_drawing()))
     at = page().run()
     assert not at.exception
-    assert headers(at) == [expected_top1(preprocess("doodle", circle_canvas()).model_input)]
+    assert headers(at) == [expected_top1(preprocess("doodle", drawn_shapes.picture(circle_drawing())).model_input)]
 
 
 def test_a_dot_is_too_small_to_read(monkeypatch):
-    image = Image.new("RGBA", (320, 320), (255, 255, 255, 255))
-    ImageDraw.Draw(image).ellipse((155, 155, 165, 165), fill=(0, 0, 0, 255))
-    monkeypatch.setattr(widgets, "_canvas_component", FakeCanvas(np.asarray(image).copy()))
+    dot = drawn_shapes.stroke([(160, 160)], width=10)
+    monkeypatch.setattr(widgets, "_canvas_component", FakeCanvas(drawn_shapes.drawing(dot)))
     at = page().run()
     assert not at.exception
     assert headers(at) == ["Too small to read"]

@@ -9,11 +9,11 @@ the same files, so a page that shows another model's guess, or a mangled one, fa
 What AppTest can and cannot drive:
 - `st.file_uploader`: it can (`at.file_uploader(key=...).set_value((name, bytes, mime))`), so the
   upload and bad-upload paths run for real.
-- The drawing canvas (a custom component) renders as an unknown element that always returns its
-  default, "nothing drawn yet". The doodle tests replace `ui.widgets._canvas_component` (the one
+- The drawing canvas (our components v2 component, ui/canvas.py) mounts, but AppTest has no
+  browser to draw on it: it always returns "nothing drawn yet". The doodle tests replace `ui.widgets._canvas_component` (the one
   line that calls the browser component) by a fake returning what the browser would send: the
-  canvas's RGBA pixels and its strokes' JSON. Everything after it (session state, restore,
-  preprocessing, prediction, heat maps) is the real code.
+  drawing's strokes (tests/drawn_shapes.py). Everything after it (drawing the strokes, session
+  state, restore, preprocessing, prediction, heat maps) is the real code.
 - The flower gallery reads the flowers dataset: `ui.loaders.samples` gives a few synthetic photos
   for the photo datasets instead, so the tests do not depend on the dataset being on this machine.
 """
@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import types
 from pathlib import Path
 
 import keras
@@ -33,6 +32,7 @@ import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+import drawn_shapes
 import fixture_models as fm
 from ui import loaders, widgets
 from vision import registry
@@ -157,26 +157,30 @@ def clothing_photo() -> bytes:
     return png(image)
 
 
+def drawn(strokes: bool = True) -> dict:
+    """The canvas's value as the browser sends it: a circle (a moon, an apple or an eye to a
+    trained model), or no strokes (the canvas cleared)."""
+    return drawn_shapes.drawing(drawn_shapes.circle()) if strokes else drawn_shapes.drawing()
+
+
 def canvas(strokes: bool = True, side: int = 320) -> np.ndarray:
-    """Canvas RGBA as the browser sends it: white background, black strokes (a circle: a moon,
-    an apple or an eye to a trained model)."""
-    image = Image.new("RGBA", (side, side), (255, 255, 255, 255))
-    if strokes:
-        ImageDraw.Draw(image).ellipse((70, 70, 250, 250), outline=(0, 0, 0, 255), width=12)
-    return np.asarray(image).copy()
+    """The picture the server draws from `drawn(strokes)`: RGBA, white with black strokes."""
+    return drawn_shapes.picture(drawn(strokes), side)
 
 
 class FakeCanvas:
-    """Stands in for the browser canvas: returns `rgba` (None: nothing drawn yet) and records
-    what the page asked of the component."""
+    """Stands in for the browser canvas whose key starts with `key` (the Doodle page's, by
+    default): returns `value`, the strokes it would have sent (None: nothing sent yet), and
+    records what the page asked of it. Other canvases on the page (Add a class) send nothing."""
 
-    def __init__(self, rgba: np.ndarray | None, strokes: dict | None = None):
-        self.rgba, self.strokes, self.calls = rgba, strokes or {"objects": ["stroke"]}, []
+    def __init__(self, value: dict | None, key: str = "doodle_pad"):
+        self.value, self.key, self.calls = value, key, []
 
     def __call__(self, **kwargs):
+        if not kwargs["key"].startswith(self.key):
+            return None
         self.calls.append(kwargs)
-        return types.SimpleNamespace(image_data=self.rgba,
-                                     json_data=None if self.rgba is None else self.strokes)
+        return self.value
 
 
 # ---------------------------------------------------------------- the router
@@ -414,7 +418,7 @@ def test_doodle_first_visit_lists_the_classes_and_says_draw_something():
 
 
 def test_doodle_predicts_a_drawing_and_shares_it(monkeypatch):
-    fake = FakeCanvas(canvas())
+    fake = FakeCanvas(drawn())
     monkeypatch.setattr(widgets, "_canvas_component", fake)
     at = page("doodle").run()
     assert_no_exception(at)
@@ -423,34 +427,34 @@ def test_doodle_predicts_a_drawing_and_shares_it(monkeypatch):
     expected_input = preprocess("doodle", canvas()).model_input
     assert match.group(0) == expected_top1("doodle_cnn", expected_input)
     assert np.array_equal(at.session_state["doodle_canvas"], canvas())  # for Layers and Compare
+    assert at.session_state["doodle_canvas_json"] == drawn()  # to draw it again on coming back
     call = fake.calls[-1]
-    assert call["drawing_mode"] == "freedraw" and call["update_streamlit"]
-    assert call["return_image_data"] and call["width"] == call["height"]
+    assert call["key"] == "doodle_pad" and call["side"] == widgets.CANVAS_SIDE
     captions = image_captions(at)
     assert "28x28 input" in captions
     assert "The same map over your drawing" in captions
 
 
-@pytest.mark.parametrize("rgba", [canvas(strokes=False), None], ids=["cleared", "untouched"])
-def test_doodle_empty_canvas_says_draw_something(monkeypatch, rgba):
-    monkeypatch.setattr(widgets, "_canvas_component", FakeCanvas(rgba))
+@pytest.mark.parametrize("value", [drawn(strokes=False), None], ids=["cleared", "untouched"])
+def test_doodle_empty_canvas_says_draw_something(monkeypatch, value):
+    monkeypatch.setattr(widgets, "_canvas_component", FakeCanvas(value))
     at = page("doodle").run()
     assert_no_exception(at)
     assert [h.value for h in at.subheader] == ["Draw something"]
     assert not at.get("plotly_chart")
-    if rgba is not None:
+    if value is not None:
         assert any("draw something first" in info.value for info in at.info)
 
 
 def test_doodle_shows_the_last_drawing_again_when_the_user_comes_back(monkeypatch):
     at = page("doodle")
     at.session_state["doodle_canvas"] = canvas()
-    at.session_state["doodle_canvas_json"] = {"objects": ["the last strokes"]}
+    at.session_state["doodle_canvas_json"] = drawn()
     fake = FakeCanvas(None)  # a freshly mounted canvas sends nothing until the next stroke
     monkeypatch.setattr(widgets, "_canvas_component", fake)
     at.run()
     assert_no_exception(at)
-    assert fake.calls[-1]["initial_drawing"] == {"objects": ["the last strokes"]}
+    assert fake.calls[-1]["initial"] == drawn()  # the canvas starts from the last strokes
     assert top1_match(at).group("label") in DOODLE_CLASSES
 
 

@@ -8,7 +8,6 @@ replaced, as in tests/test_pages_explore.py, by a fake returning generated house
 from __future__ import annotations
 
 import re
-import types
 from pathlib import Path
 
 import keras
@@ -29,20 +28,16 @@ TOP1 = re.compile(r"^(?P<label>.+) - (?P<percent>\d+\.\d)%$")
 
 class HouseCanvas:
     """Each example canvas (`teach_pad_N`) holds the N-th house; the try-it canvas another one;
-    the Doodle page's own canvas stays empty."""
+    the Doodle page's own canvas stays empty. Each house is drawn at the canvas's own side, as
+    the browser sends it."""
 
-    def __init__(self):
-        self.houses = drawn_shapes.houses(12, seed=4)
-
-    def __call__(self, key, **kwargs):
+    def __call__(self, key, side, **kwargs):
+        houses = drawn_shapes.houses_strokes(12, seed=4, side=side)
         if key.startswith("teach_pad_"):
-            rgba = self.houses[int(key.rsplit("_", 1)[1]) % 10]
-        elif key == "teach_try_pad":
-            rgba = self.houses[11]
-        else:
-            rgba = None
-        return types.SimpleNamespace(image_data=rgba,
-                                     json_data=None if rgba is None else {"objects": [key]})
+            return houses[int(key.rsplit("_", 1)[1]) % 10]
+        if key == "teach_try_pad":
+            return houses[11]
+        return None
 
 
 @pytest.fixture
@@ -89,7 +84,9 @@ def test_add_a_class_teaches_a_tenth_class_in_this_session(stand_in):
     guesses = [h.value for h in at.subheader if TOP1.match(h.value)]
     from vision.preprocess import doodle_from_canvas
 
-    image = doodle_from_canvas(drawn_shapes.houses(12, seed=4)[11]).model_input
+    try_side = 280  # ui/teach.py's try-it canvas
+    house = drawn_shapes.houses_strokes(12, seed=4, side=try_side)[11]
+    image = doodle_from_canvas(drawn_shapes.picture(house, try_side)).model_input
     probabilities = taught.model.predict(image[None], verbose=0)[0]
     top = int(np.argmax(probabilities))
     # the last guess on the page is the try-it canvas's (the Doodle canvas above has its own)

@@ -134,13 +134,11 @@ def test_labels_that_do_not_match_say_so():
 
 
 def test_a_drawing_made_on_the_page_goes_to_a_doodle_model(monkeypatch):
-    import types
-
     import drawn_shapes
 
-    rgba = drawn_shapes.houses(1, seed=3)[0]
-    monkeypatch.setattr(widgets, "_canvas_component", lambda **kwargs: types.SimpleNamespace(
-        image_data=rgba, json_data={"objects": ["a house"]}))
+    house = drawn_shapes.houses_strokes(1, seed=3, side=240)[0]  # pages/your_model.py: side 240
+    rgba = drawn_shapes.picture(house, 240)
+    monkeypatch.setattr(widgets, "_canvas_component", lambda **kwargs: house)
     model = files.small_cnn(size=32, classes=4)  # a doodle model at another input size
     at = upload_model(page().run(), keras_bytes(model), b"a\nb\nc\nd\n")
     at.radio(key="your_model_kind").set_value("doodle").run()

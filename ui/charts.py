@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from vision.heatmaps import as_uint8, enlarge
 
@@ -34,15 +35,16 @@ def top_k_bars(labels: list[str] | tuple[str, ...], probabilities: np.ndarray,
     probabilities = np.asarray(probabilities, dtype=float)
     highlight = labels[0] if highlight is None and labels else highlight
     colours = [ACCENT if label == highlight else NEUTRAL for label in labels]
-    figure = go.Figure(go.Bar(
-        x=probabilities[::-1], y=labels[::-1], orientation="h", marker_color=colours[::-1],
-        text=[f"{p:.1%}" for p in probabilities[::-1]], textposition="auto",
-        hovertemplate="%{y}: %{x:.2%}<extra></extra>"))
-    figure.update_layout(
+    # Built from plain dicts without Plotly's validation: the same figure (its JSON is equal),
+    # in 2 ms instead of 15 (this chart is redrawn on every doodle stroke). Plotly's default
+    # template is added as the validating constructor would; Streamlit trims it when sending.
+    return go.Figure(data=[dict(
+        type="bar", x=probabilities[::-1], y=labels[::-1], orientation="h",
+        marker=dict(color=colours[::-1]), text=[f"{p:.1%}" for p in probabilities[::-1]],
+        textposition="auto", hovertemplate="%{y}: %{x:.2%}<extra></extra>")], layout=dict(
         height=height or 60 + 28 * len(labels), margin=dict(l=10, r=10, t=10, b=10),
-        xaxis=dict(range=[0, 1], tickformat=".0%", title=None), yaxis=dict(title=None),
-        showlegend=False)
-    return figure
+        xaxis=dict(range=[0, 1], tickformat=".0%", title={}), yaxis=dict(title={}),
+        showlegend=False, template=pio.templates[pio.templates.default]), _validate=False)
 
 
 # ---------------------------------------------------------------- pictures for st.image

@@ -52,12 +52,17 @@ def _slug(text: str) -> str:
 
 def heatmap_downloads(overlay: np.ndarray, labels: Sequence[str], probabilities: np.ndarray,
                       key: str, name: str = "heatmap", k: int = 5) -> None:
-    """Two buttons side by side: the picture with its heat map (PNG) and the top-k (CSV)."""
+    """Two buttons side by side: the picture with its heat map (PNG) and the top-k (CSV).
+
+    The files are made when a button is clicked (Streamlit's deferred downloads), not on every
+    run: a doodle's every stroke used to encode a PNG nobody downloaded."""
     picture, table = st.columns(2)
-    picture.download_button("Heat map (PNG)", png_bytes(overlay), f"{_slug(name)}.png",
+    labels, probabilities = list(labels), np.array(probabilities)  # as they are now
+    picture.download_button("Heat map (PNG)", lambda: png_bytes(overlay), f"{_slug(name)}.png",
                             "image/png", key=f"{key}_png", on_click="ignore",
                             icon=":material/download:")
-    table.download_button(f"Top {min(k, len(labels))} (CSV)", top_k_csv(labels, probabilities, k),
+    table.download_button(f"Top {min(k, len(labels))} (CSV)",
+                          lambda: top_k_csv(labels, probabilities, k),
                           f"{_slug(name)}_top{min(k, len(labels))}.csv", "text/csv",
                           key=f"{key}_csv", on_click="ignore", icon=":material/download:")
 

@@ -10,10 +10,12 @@ import numpy as np
 import streamlit as st
 
 from ui import loaders, presenter
+from ui.canvas import strokes_canvas
 from ui.charts import top_k_bars
 from vision.errors import EmptyCanvasError, VisionLabError
 from vision.images import decode_image, is_blank
 from vision.registry import ModelSpec, get_dataset
+from vision.strokes import parse_strokes, render_strokes
 
 if TYPE_CHECKING:
     from vision.preprocess import Preprocessed
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 DRAWING_KEY = "doodle_canvas"            # st.session_state: the latest canvas, RGBA uint8
 DRAWING_JSON_KEY = "doodle_canvas_json"  # st.session_state: its strokes, to draw them again
+PICTURES_KEY = "canvas_pictures"  # st.session_state: each canvas's last strokes and their picture
+KEPT_PICTURES = 4
 # the image sources a picker offers
 CURRENT_DRAWING, UPLOAD, UPLOAD_DRAWING = "Current drawing", "Upload a photo", "Upload a drawing"
 SAMPLE, SURPRISE = "Pick a sample", "Surprise me"
@@ -348,58 +352,71 @@ def signature(*parts: object) -> str:
 
 # ---------------------------------------------------------------- the drawing canvas
 CANVAS_SIDE = 320
-# Any pen works (the doodle preprocessing thins the strokes and redraws them at the dataset's
-# width); this one looks like a felt pen at the size a drawing usually takes on the canvas.
-PEN_WIDTH = 12
-PEN_WIDTHS = {"thin": 3, "medium": PEN_WIDTH, "thick": 28}  # the Doodle page's pen choice
-ERASER = "eraser"
-ERASER_WIDTH = 30
 
 
-def _canvas_component(**kwargs):
-    """The browser canvas (streamlit-drawable-canvas). Imported here, at the first use, because
-    the component registers itself with the running Streamlit server when it is imported."""
-    from streamlit_drawable_canvas import st_canvas
-
-    return st_canvas(**kwargs)
+def _canvas_component(**kwargs) -> dict | None:
+    """The browser canvas (ui/canvas.py): the strokes value it last sent, or None. The AppTest
+    fakes replace this function."""
+    return strokes_canvas(**kwargs)
 
 
 def drawing(key: str, side: int = CANVAS_SIDE, remember: bool = True,
             pen: str = "medium") -> np.ndarray | None:
-    """A white square canvas with a black pen: the RGBA pixels (H, W, 4) after the latest stroke,
-    or None while nothing has been drawn yet. `pen` is a key of PEN_WIDTHS, or ERASER (a wide
-    white pen: what it covers is paper again).
+    """A white square canvas with a black pen: the RGBA pixels (side, side, 4) after the latest
+    stroke, or None while nothing has been drawn yet. `pen` is the toolbar's starting pen: a key
+    of ui.canvas.PEN_WIDTHS, or "eraser" (a wide white pen: what it covers is paper again).
 
-    Every stroke reruns the script (the fragment around it) with the new pixels. The latest
-    drawing is kept in `st.session_state["doodle_canvas"]` (and its strokes in
-    "doodle_canvas_json"), so other pages can use "the current drawing" and the canvas shows it
-    again when the user comes back to this page. The canvas's toolbar has Undo, Redo and
-    "Reset canvas & history" (the bin).
+    Every stroke reruns the script (the fragment around it) with the new strokes, drawn here
+    (vision.strokes). The latest drawing is kept in `st.session_state["doodle_canvas"]` (and
+    its strokes in "doodle_canvas_json"), so other pages can use "the current drawing" and the
+    canvas shows it again when the user comes back to this page. The canvas's toolbar has
+    Undo, Clear and the pens.
 
     `remember` False: a canvas of its own (a game round), neither restored nor kept as the
     current drawing.
     """
     initial_key = f"{key}__initial"
     if not remember:
-        result = _canvas_component(
-            stroke_width=PEN_WIDTH, stroke_color="#000000", background_color="#FFFFFF",
-            update_streamlit=True, height=side, width=side, drawing_mode="freedraw",
-            initial_drawing=None, return_image_data=True, key=key)
-        return None if result.image_data is None else np.asarray(result.image_data, dtype=np.uint8)
+        value = _canvas_component(key=key, side=side, pen=pen, initial=None)
+        return None if value is None else _picture(key, value, side)
     if key not in st.session_state:  # the canvas is mounted (again): show the last drawing
         st.session_state[initial_key] = st.session_state.get(DRAWING_JSON_KEY)
-    eraser = pen == ERASER
-    result = _canvas_component(
-        stroke_width=ERASER_WIDTH if eraser else PEN_WIDTHS.get(pen, PEN_WIDTH),
-        stroke_color="#FFFFFF" if eraser else "#000000", background_color="#FFFFFF",
-        update_streamlit=True, height=side, width=side, drawing_mode="freedraw",
-        initial_drawing=st.session_state.get(initial_key), return_image_data=True, key=key)
-    rgba = result.image_data
-    if rgba is not None:
-        rgba = np.asarray(rgba, dtype=np.uint8)
+    value = _canvas_component(key=key, side=side, pen=pen,
+                              initial=st.session_state.get(initial_key))
+    if value is not None:
+        rgba = _picture(key, value, side)
         st.session_state[DRAWING_KEY] = rgba
-        st.session_state[DRAWING_JSON_KEY] = result.json_data
+        st.session_state[DRAWING_JSON_KEY] = value
         return rgba
     if st.session_state.get(initial_key) is not None:  # the restored drawing, not yet changed
         return st.session_state.get(DRAWING_KEY)
     return None
+
+
+def _picture(key: str, value: dict, side: int) -> np.ndarray:
+    """The pixels of a canvas value, drawn at the side the page asked for (the value's own
+    `side` says which coordinates its points are in: scaled when they differ). The last picture
+    of each canvas is kept with its strokes: a rerun with the same drawing (another widget
+    changed, a fragment rerun) returns the same array and draws nothing, and a new stroke is
+    painted over the kept picture. Drawing the strokes one by one or all at once gives the same
+    pixels but for rounding (each stroke is painted over the one before either way)."""
+    strokes = parse_strokes(value)
+    sent_side = value.get("side")
+    if isinstance(sent_side, (int, float)) and sent_side > 0 and sent_side != side:
+        scale = side / sent_side
+        strokes = [dict(s, width=s["width"] * scale,
+                        points=[(x * scale, y * scale) for x, y in s["points"]]) for s in strokes]
+    kept = st.session_state.setdefault(PICTURES_KEY, {})
+    before, picture = kept.get(key, ([], None))
+    if picture is not None and picture.shape[0] == side and before == strokes[:len(before)]:
+        if len(before) == len(strokes):
+            return picture
+        rgba = render_strokes(strokes[len(before):], side, base=picture)  # only the new strokes
+    else:  # Undo, Clear, another drawing: all of it again
+        rgba = render_strokes(strokes, side)
+    rgba.setflags(write=False)  # shared by the reruns that keep it: nobody may draw on it
+    kept.pop(key, None)
+    kept[key] = (strokes, rgba)
+    while len(kept) > KEPT_PICTURES:  # a game makes a canvas per round: keep the latest few
+        kept.pop(next(iter(kept)))
+    return rgba

@@ -416,6 +416,9 @@ def _darkness(image: np.ndarray) -> tuple[np.ndarray, bool, float]:
     paper is divided out, so uneven light and coloured paper do not count, and any ink colour does.
     Light lines on a dark background are inverted first. Also says whether the sheet is flat, and
     how even its light is (the darkest part of the paper over the brightest, 1 when flat)."""
+    if image.ndim == 3 and image.shape[2] > 1 and all(
+            np.array_equal(image[..., 0], image[..., c]) for c in range(1, image.shape[2])):
+        image = image[..., 0]  # grey (the canvas): one channel gives the same, a third of the work
     channels = image.astype(np.float32)
     if channels.ndim == 2:
         channels = channels[..., None]

@@ -1,0 +1,96 @@
+"""A drawing sent as strokes, drawn as pixels.
+
+The browser's canvas (ui/canvas.py) sends the whole drawing after each stroke as
+`{"side": 320, "strokes": [{"width": 12, "erase": false, "points": [[x, y], ...]}, ...]}`,
+in the canvas's logical coordinates (0..side). `render_strokes` draws it the way the browser's
+2D canvas does (black ink on white, anti-aliased, round caps and joins, the eraser paints white),
+so the server gets the picture the student sees without the browser shipping its pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+MAX_STROKES = 2000  # a drawing with more is cut here: a bound on one rerun's work
+MAX_POINTS = 5000   # points per stroke, likewise
+
+
+def parse_strokes(value: Any) -> list[dict[str, Any]]:
+    """The strokes of a canvas value (the dict above, or its list of strokes), checked and
+    cleaned: each has a positive `width`, a bool `erase` and a list of (x, y) float points.
+    Anything malformed is left out, never raised: the value comes from a browser."""
+    strokes = value.get("strokes") if isinstance(value, Mapping) else value
+    if not isinstance(strokes, Sequence) or isinstance(strokes, (str, bytes)):
+        return []
+    clean = []
+    for stroke in list(strokes)[:MAX_STROKES]:
+        if not isinstance(stroke, Mapping):
+            continue
+        try:
+            width = float(stroke.get("width", 0))
+            points = [(float(p[0]), float(p[1])) for p in list(stroke.get("points") or [])[:MAX_POINTS]]
+        except (TypeError, ValueError, IndexError, KeyError):
+            continue
+        if not points or not np.isfinite(width) or width <= 0 \
+                or not np.all(np.isfinite(np.asarray(points))):
+            continue
+        clean.append({"width": width, "erase": bool(stroke.get("erase", False)), "points": points})
+    return clean
+
+
+def render_strokes(strokes: Any, side: int, base: np.ndarray | None = None) -> np.ndarray:
+    """The drawing as RGBA uint8 (side, side, 4): black ink on white, opaque. `strokes` is a
+    canvas value or its list of strokes (see `parse_strokes`); an empty one is blank paper.
+    `base`, a picture of the same side, is painted over instead of blank paper: the picture of
+    the strokes before these, so that one more stroke costs one stroke."""
+    grey = np.full((side, side), 255.0, np.float32) if base is None \
+        else np.asarray(base)[..., 0].astype(np.float32)
+    for stroke in parse_strokes(strokes):
+        coverage = _stroke_coverage(np.asarray(stroke["points"], np.float32), stroke["width"], side)
+        if coverage is None:
+            continue
+        (top, left), cover = coverage
+        patch = grey[top:top + cover.shape[0], left:left + cover.shape[1]]
+        colour = 255.0 if stroke["erase"] else 0.0
+        patch += (colour - patch) * cover  # one stroke is one path: painted once, like a canvas
+    rgba = np.empty((side, side, 4), np.uint8)
+    rgba[..., :3] = np.round(grey).astype(np.uint8)[..., None]
+    rgba[..., 3] = 255
+    return rgba
+
+
+def _stroke_coverage(points: np.ndarray, width: float, side: int):
+    """How much of each pixel one stroke covers (0..1), over the stroke's bounding box only:
+    ((top, left), coverage), or None when it is off the canvas. The stroke is the set of points
+    within width/2 of its polyline: round caps and joins, as the browser's "round" line caps
+    and joins; a single point is a disc. Coverage is a one-pixel ramp across the edge, which is
+    how the browser's anti-aliasing looks at this size."""
+    radius = width / 2
+    low = np.floor(points.min(axis=0) - radius - 1).astype(int)
+    high = np.ceil(points.max(axis=0) + radius + 1).astype(int)
+    left, top = max(0, low[0]), max(0, low[1])
+    right, bottom = min(side, high[0]), min(side, high[1])
+    if left >= right or top >= bottom:
+        return None
+    xs = np.arange(left, right, dtype=np.float32) + 0.5  # pixel centres, as the browser's
+    ys = np.arange(top, bottom, dtype=np.float32) + 0.5
+    px, py = np.meshgrid(xs, ys)
+    nearest = np.full(px.shape, np.inf, np.float32)
+    starts = points if len(points) == 1 else points[:-1]
+    ends = points if len(points) == 1 else points[1:]
+    for (ax, ay), (bx, by) in zip(starts, ends):
+        # only the pixels near this segment: its own box, grown by the pen
+        x0, x1 = np.searchsorted(xs, [min(ax, bx) - radius - 1, max(ax, bx) + radius + 1])
+        y0, y1 = np.searchsorted(ys, [min(ay, by) - radius - 1, max(ay, by) + radius + 1])
+        if x0 >= x1 or y0 >= y1:
+            continue
+        qx, qy = px[y0:y1, x0:x1] - ax, py[y0:y1, x0:x1] - ay
+        dx, dy = bx - ax, by - ay
+        length2 = dx * dx + dy * dy
+        t = np.clip((qx * dx + qy * dy) / length2, 0, 1) if length2 > 0 else 0.0
+        distance = np.hypot(qx - t * dx, qy - t * dy)
+        np.minimum(nearest[y0:y1, x0:x1], distance, out=nearest[y0:y1, x0:x1])
+    return (top, left), np.clip(radius + 0.5 - nearest, 0, 1)
