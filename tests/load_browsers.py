@@ -19,12 +19,14 @@ import time
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from tests.browser_support import CANVAS as OUR_CANVAS
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
 from tests.load import (GUESS, SIDE, Level, Outcome, cpu_seconds, server_at_rest,
                         stroke_points)
 
-# The drawing surface of either canvas: ours (ui/canvas.js) or streamlit-drawable-canvas's.
-CANVAS = "canvas.drawing-canvas, canvas.upper-canvas"
+# The drawing surface of either canvas: ours, or streamlit-drawable-canvas's (a server of an
+# older commit, driven with --url, for a before/after comparison).
+CANVAS = f"{OUR_CANVAS}, canvas.upper-canvas"
 TOP1 = ".st-key-top1 h3"
 
 
