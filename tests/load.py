@@ -271,23 +271,25 @@ class Session:
 
     async def open(self, page: str, timeout: float) -> Run:
         """Connect and run the page, as a browser opening its URL does."""
-        self.cookie, self.xsrf = await asyncio.to_thread(self._xsrf_cookie)
-        self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"],
-                                           max_size=None, open_timeout=timeout)
+        self.cookie, self.xsrf = await asyncio.to_thread(self._cookies)
+        self.ws = await websockets.connect(
+            self.ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout,
+            additional_headers={"Cookie": self.cookie} if self.cookie else None)
         self.reader = asyncio.create_task(self._read())
         self.page = page
         return await self.rerun(timeout=timeout)
 
-    def _xsrf_cookie(self) -> tuple[str, str]:
-        """The health check the browser makes before connecting sets the XSRF cookie, which
-        uploads must echo in a header."""
+    def _cookies(self) -> tuple[str, str]:
+        """The cookies of the health check the browser makes before connecting, sent back with
+        every request after it as a browser does: Streamlit's XSRF cookie (uploads echo it in a
+        header) and, behind nginx, the route cookie that keeps a session on one replica.
+        Returns the Cookie header and the XSRF token."""
+        cookies = {}
         with urllib.request.urlopen(self.url + "/_stcore/health", timeout=30) as response:
             for header in response.headers.get_all("Set-Cookie") or []:
                 name, _, rest = header.partition("=")
-                if name.strip() == "_streamlit_xsrf":
-                    value = rest.split(";", 1)[0]
-                    return f"_streamlit_xsrf={value}", value
-        return "", ""
+                cookies[name.strip()] = rest.split(";", 1)[0]
+        return "; ".join(f"{k}={v}" for k, v in cookies.items()), cookies.get("_streamlit_xsrf", "")
 
     async def close(self) -> None:
         for task in [*self.auto_reruns.values(), *self.fetches]:
@@ -375,8 +377,9 @@ class Session:
         parsed = urllib.parse.urlparse(self.url)
         try:
             reader, writer = await asyncio.open_connection(parsed.hostname, parsed.port or 80)
+            cookie = f"Cookie: {self.cookie}\r\n" if self.cookie else ""
             writer.write(f"GET {parsed.path}{path} HTTP/1.1\r\nHost: {parsed.netloc}\r\n"
-                         f"Connection: close\r\n\r\n".encode())
+                         f"{cookie}Connection: close\r\n\r\n".encode())
             await writer.drain()
             status = await reader.readline()
             await reader.read()
@@ -696,14 +699,16 @@ async def run_level(url: str, scenario: str, sessions: int, seconds: float,
 
 
 # ---------------------------------------------------------------- the command
-def warm_up(url: str, scenario: str, timeout: float) -> None:
-    """A first session opens the home page (Streamlit serves deep links only after app.py ran
-    once), then the scenario's page, and acts once: the models are loaded before measuring."""
+def warm_up(url: str, scenario: str, timeout: float, servers: int = 1) -> None:
+    """First sessions open the home page (Streamlit serves deep links only after app.py ran
+    once), then the scenario's page: its model is loaded, and the app's background preloading
+    started, before measuring. Behind a balancer each session may reach another replica: with
+    several `servers`, 4 sessions per server make it all but sure each one gets some."""
     async def visit():
-        home = Session(url)
-        await home.open("", timeout)
-        await home.close()
-        await run_level(url, scenario, 1, 0.1, (0.0, 0.0), timeout, [])
+        homes = [Session(url) for _ in range(4 * servers if servers > 1 else 1)]
+        await asyncio.gather(*(home.open("", timeout) for home in homes))
+        await asyncio.gather(*(home.close() for home in homes))
+        await run_level(url, scenario, len(homes), 0.1, (0.0, 0.0), timeout, [])
     asyncio.run(visit())
 
 
@@ -746,7 +751,7 @@ def main(argv: list[str] | None = None) -> list[Level]:
 
             warm_up_browser(url, args.timeout)
         else:
-            warm_up(url, args.scenario, args.timeout)
+            warm_up(url, args.scenario, args.timeout, servers=len(pids))
         if pids:
             wait_until_quiet(pids)
         print(HEADER, flush=True)
