@@ -38,13 +38,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import io
 import json
 import os
 import random
 import re
-import statistics
-import sys
 import time
 import urllib.parse
 import urllib.request

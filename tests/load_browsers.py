@@ -21,7 +21,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from tests.browser_support import CANVAS as OUR_CANVAS
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS
-from tests.load import (GUESS, SIDE, Level, Outcome, cpu_seconds, server_at_rest,
+from tests.load import (GUESS, SIDE, Level, Outcome, cpu_seconds, rss_bytes, server_at_rest,
                         stroke_points)
 
 # The drawing surface of either canvas: ours, or streamlit-drawable-canvas's (a server of an
@@ -134,8 +134,7 @@ async def _level(url: str, sessions: int, seconds: float, pause, timeout: float,
         if server_pids:
             level.server_cpu = (cpu_seconds(server_pids) - server_before
                                 - level.idle_rate * level.seconds)
-            level.rss = sum(int(line.split()[1]) * 1024 for pid in server_pids
-                            for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS:"))
+            level.rss = rss_bytes(server_pids)
         level.client_cpu = cpu_seconds([os.getpid()], leave_out=server_pids) - client_before
         for result in results:
             if isinstance(result, BaseException):
