@@ -64,10 +64,11 @@ def free_port() -> int:
 
 
 def start_server(port: int, preload: bool = True, timeout: float = 90,
-                 env: dict[str, str] | None = None) -> subprocess.Popen:
+                 env: dict[str, str] | None = None, cpus: str | None = None) -> subprocess.Popen:
     """Start the app on localhost and wait until its health check answers. `preload` False
     turns the background loading of the models off (VISION_LAB_PRELOAD=0); `env` adds
-    environment variables (e.g. the class board's database).
+    environment variables (e.g. the class board's database); `cpus` pins the server to these
+    cores (`taskset -c`, which then runs as the server's own process: same pid).
 
     The server's output goes to a log file (its path is `process.log_path`), never to a pipe:
     a pipe nobody reads fills up, and the server then hangs in its next log call."""
@@ -76,7 +77,8 @@ def start_server(port: int, preload: bool = True, timeout: float = 90,
     log = tempfile.NamedTemporaryFile(prefix="vision-lab-server-", suffix=".log", delete=False)
     with log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            (["taskset", "-c", cpus] if cpus else [])
+            + [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     process.log_path = Path(log.name)
