@@ -93,9 +93,13 @@ def canvas_and_results(spec) -> None:
                 "doodle_upload", "Upload a drawing: a scan, a photo of paper, or a PNG")
             pixels = None if upload is None else upload.pixels
         else:
-            pixels = widgets.drawing("doodle_pad")
-            st.caption("Undo, Clear and the pens are in the canvas's toolbar. "
-                       "The guess changes when you lift the pen.")
+            live = st.toggle("Guess while I draw", key="doodle_live",
+                             help="The guess follows the pen, about twice a second, instead of "
+                                  "coming when you lift it.")
+            pixels = widgets.drawing("doodle_pad", live=live)
+            st.caption("Undo, Clear and the pens are in the canvas's toolbar. " + (
+                "The guess follows your pen as you draw." if live
+                else "The guess changes when you lift the pen."))
     with results:
         show_results(spec, pixels)
 

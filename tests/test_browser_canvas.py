@@ -220,3 +220,33 @@ def test_a_finger_draws_and_taps_the_toolbar(browser, app_url):
         assert len(browser_strokes(canvas)["strokes"]) == 1
     finally:
         window.close()
+
+
+def test_the_guess_follows_the_pen_before_it_is_lifted(browser, app_url):
+    """Issue 9: live guessing. Half a circle drawn slowly, the pen still down: a guess arrives
+    (the Doodle canvas sends the drawing every ui.canvas.LIVE_MS while the pen moves); the rest
+    of the circle and the pen's lifting bring a fresh one."""
+    window, page, canvas = doodle(browser, app_url, viewport={"width": 1280, "height": 1400})
+    try:
+        page.get_by_text("Guess while I draw").click()
+        wait_until_idle(page)
+        box = canvas.bounding_box()
+        scale = box["width"] / SIDE
+        at = lambda p: (box["x"] + p[0] * scale, box["y"] + p[1] * scale)  # noqa: E731
+        before = results(page)
+        points = circle()
+        page.mouse.move(*at(points[0]))
+        page.mouse.down()
+        for point in points[1:24]:  # about 1.5 s of drawing
+            page.mouse.move(*at(point), steps=2)
+            page.wait_for_timeout(60)
+        during = wait_for_new_results(page, before)
+        assert canvas.evaluate("c => c.getRootNode().__drawing.current !== null")  # pen still down
+        for point in points[24:]:
+            page.mouse.move(*at(point), steps=2)
+        page.mouse.up()
+        after = wait_for_new_results(page, during)
+        assert after != during
+        assert canvas.evaluate("c => c.getRootNode().__drawing.current === null")
+    finally:
+        window.close()

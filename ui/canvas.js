@@ -4,6 +4,7 @@
 // the canvas is shown at) and sent to Python, whole, after each stroke, Undo or Clear, as the
 // state value "strokes": {"side": 320, "strokes": [{"width": 12, "erase": false,
 // "points": [[x, y], ...]}, ...]}. vision/strokes.py draws the same strokes the same way.
+// With data.live_ms > 0 it is also sent while a stroke is drawn, at most that often.
 //
 // Streamlit calls this function again on a rerun when the element's data changes, with the
 // same parentElement: everything lives on that element, so a second call only refreshes the
@@ -73,6 +74,7 @@ export default function (component) {
     wire(s);
   }
   s.pens = (data && data.pens) || { thin: 3, medium: 12, thick: 28, eraser: 30 };
+  s.liveMs = (data && data.live_ms) || 0; // > 0: also send the drawing this often mid-stroke
   s.send = () => setStateValue("strokes", {
     side: s.side,
     strokes: s.strokes.map((k) => ({ width: k.width, erase: k.erase, points: k.points })),
@@ -120,6 +122,7 @@ function wire(s) {
     canvas.setPointerCapture(event.pointerId); // the stroke goes on outside the canvas
     const erase = s.pen === "eraser";
     s.current = { width: s.pens[s.pen], erase, points: [], id: event.pointerId };
+    s.sentAt = event.timeStamp; // the first live update comes liveMs into the stroke
     addPoint(toLogical(event));
     s.strokes.push(s.current);
     paint(ctx, s.side, s.strokes);
@@ -130,6 +133,12 @@ function wire(s) {
     const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
     for (const e of (events.length ? events : [event])) addPoint(toLogical(e));
     paint(ctx, s.side, s.strokes);
+    // Live guessing: the drawing so far, the stroke in progress included, at most every
+    // liveMs while the pen moves; the stroke's end is always sent as well (finish).
+    if (s.liveMs > 0 && s.current.points.length > 1 && event.timeStamp - s.sentAt >= s.liveMs) {
+      s.sentAt = event.timeStamp;
+      s.send();
+    }
   });
   const finish = () => {
     if (!s.current) return;

@@ -56,6 +56,7 @@ CANVAS_NAME = "vision_lab.canvas"
 # are in logical pixels; the browser takes them from here (the data).
 PEN_WIDTHS = {"thin": 3, "medium": 12, "thick": 28}
 ERASER_WIDTH = 30
+LIVE_MS = 400  # while the pen moves, on a live canvas: a guess about twice a second
 _HERE = Path(__file__).resolve().parent
 
 _mount = st.components.v2.component(
@@ -66,14 +67,17 @@ _mount = st.components.v2.component(
 
 
 def strokes_canvas(key: str, side: int, pen: str = "medium",
-                   initial: dict[str, Any] | None = None) -> dict[str, Any] | None:
+                   initial: dict[str, Any] | None = None, live: bool = False) -> dict[str, Any] | None:
     """Show the canvas; the drawing it last sent (the value in the module docstring), or None
     while it has sent nothing (a fresh canvas, or one showing `initial` not yet changed).
     `initial` is a value of the same shape to start from; `pen` the starting pen ("thin",
-    "medium", "thick" or "eraser")."""
+    "medium", "thick" or "eraser"). `live`: the drawing is also sent while a stroke is drawn,
+    every LIVE_MS, so the guess follows the pen (each send is a rerun: one user's page, not a
+    class of thirty, can afford it)."""
     start = (initial or {}).get("strokes") or []
     result = _mount(key=key, data={"side": side, "pen": pen, "strokes": start,
-                                         "pens": {**PEN_WIDTHS, "eraser": ERASER_WIDTH}},
+                                         "pens": {**PEN_WIDTHS, "eraser": ERASER_WIDTH},
+                                   "live_ms": LIVE_MS if live else 0},
                     on_strokes_change=_no_callback, width="stretch")
     value = result.get("strokes")
     return value if isinstance(value, dict) else None

@@ -361,7 +361,7 @@ def _canvas_component(**kwargs) -> dict | None:
 
 
 def drawing(key: str, side: int = CANVAS_SIDE, remember: bool = True,
-            pen: str = "medium") -> np.ndarray | None:
+            pen: str = "medium", live: bool = False) -> np.ndarray | None:
     """A white square canvas with a black pen: the RGBA pixels (side, side, 4) after the latest
     stroke, or None while nothing has been drawn yet. `pen` is the toolbar's starting pen: a key
     of ui.canvas.PEN_WIDTHS, or "eraser" (a wide white pen: what it covers is paper again).
@@ -373,18 +373,19 @@ def drawing(key: str, side: int = CANVAS_SIDE, remember: bool = True,
     Undo, Clear and the pens.
 
     `remember` False: a canvas of its own (a game round), neither restored nor kept as the
-    current drawing.
+    current drawing. `live` True: the canvas also sends the drawing while a stroke is drawn
+    (ui.canvas.LIVE_MS), so the guess follows the pen.
     """
     initial_key = f"{key}__initial"
     if not remember:
-        value = _canvas_component(key=key, side=side, pen=pen, initial=None)
+        value = _canvas_component(key=key, side=side, pen=pen, initial=None, live=live)
         return None if value is None else _picture(key, value, side)
     if key not in st.session_state:  # the canvas is mounted (again): show the last drawing
         st.session_state[initial_key] = st.session_state.get(DRAWING_JSON_KEY)
     initial = st.session_state.get(initial_key)
     if initial is not None:  # the last drawing may come from a canvas of another size
         initial = {"side": side, "strokes": _strokes_at(initial, side)}
-    value = _canvas_component(key=key, side=side, pen=pen, initial=initial)
+    value = _canvas_component(key=key, side=side, pen=pen, initial=initial, live=live)
     if value is not None:
         rgba = _picture(key, value, side)
         st.session_state[DRAWING_KEY] = rgba
