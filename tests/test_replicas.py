@@ -11,7 +11,6 @@ import pytest
 from browser_support import ROOT, wait_until_idle
 from deploy import replicas
 
-pytestmark = pytest.mark.browser
 SLOW = 120_000  # ms: two servers loading their models on two cores
 
 
@@ -20,6 +19,16 @@ def replica_of(context, url: str) -> str:
     return context.request.get(f"{url}/_stcore/health").headers["x-vision-lab-replica"]
 
 
+def test_the_nginx_configuration_passes_nginx_t_with_the_local_upstream(tmp_path):
+    tmp_path.chmod(0o755)
+    main = replicas.write_config(tmp_path, 18080, [18501, 18502, 18503])
+    assert "test is successful" in replicas.check_config(replicas.nginx_binary(), main)
+    served = (tmp_path / "vision_lab.conf").read_text()
+    assert "app:8501" not in served and "listen 127.0.0.1:18080;" in served
+    assert [f"server 127.0.0.1:{port}" in served for port in (18501, 18502, 18503)] == [True] * 3
+
+
+@pytest.mark.browser
 def test_two_browsers_on_two_replicas_get_their_guesses_through_nginx(browser):
     with replicas.running(2) as started:
         first = browser.new_context(viewport={"width": 1280, "height": 1000})
