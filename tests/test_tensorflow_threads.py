@@ -1,5 +1,5 @@
-"""TensorFlow's thread pools are sized by vision.tensorflow_threads, before TensorFlow's first
-operation, and the environment overrides them."""
+"""The app's TensorFlow thread pools are sized by vision.tensorflow_threads when ui.loaders (what
+loads the models) is imported, before TensorFlow's first operation; the environment overrides them."""
 
 import os
 import subprocess
@@ -9,11 +9,11 @@ import pytest
 
 from vision import tensorflow_threads
 
-# A fresh process: imports the app's model module, runs one operation, then counts TensorFlow's
+# A fresh process: imports the app's model loaders, runs one operation, then counts TensorFlow's
 # inter-op pool threads (named tf_Compute) and prints what the variables say.
 PROBE = """
 import os
-import vision.models, tensorflow as tf
+import ui.loaders, tensorflow as tf
 tf.nn.conv2d(tf.zeros((1, 32, 32, 3)), tf.zeros((3, 3, 3, 8)), 1, "SAME").numpy()
 names = [open(f"/proc/self/task/{t}/comm").read().strip() for t in os.listdir("/proc/self/task")]
 print(os.environ["TF_NUM_INTRAOP_THREADS"], os.environ["TF_NUM_INTEROP_THREADS"],
@@ -34,7 +34,7 @@ def probe(pin_to_one_core: bool = False, **env: str) -> list[int]:
     return [int(n) for n in out.split()]
 
 
-def test_importing_the_models_sets_one_intra_op_thread_and_an_inter_op_thread_per_core():
+def test_the_app_s_loaders_set_one_intra_op_thread_and_an_inter_op_thread_per_core():
     intra, inter, pool = probe()
     assert (intra, inter) == (1, tensorflow_threads.available_cores())
     assert pool == inter  # TensorFlow made its inter-op pool of that size

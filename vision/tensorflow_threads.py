@@ -1,4 +1,4 @@
-"""How many threads TensorFlow runs its operations on, chosen once for the process.
+"""How many threads TensorFlow runs the app's predictions on, chosen once for the process.
 
 TensorFlow sizes its two thread pools when it runs its first operation: the intra-op pool (the
 threads that share the work of one operation, such as a convolution) and the inter-op pool (the
@@ -18,8 +18,9 @@ choice against TensorFlow's default and others under concurrent predictions.
 
 TensorFlow reads them from its own environment variables, `TF_NUM_INTRAOP_THREADS` and
 `TF_NUM_INTEROP_THREADS`, so that is the way to override them (e.g. `TF_NUM_INTRAOP_THREADS=4`).
-`vision/__init__.py` calls `set_defaults`, so they are set before any module of the package imports
-TensorFlow.
+`ui/loaders.py`, the module that loads the app's models, calls `set_defaults` when it is imported,
+before anything runs a TensorFlow operation. Training (`python -m vision.train`) keeps TensorFlow's
+own counts: its large batches do gain from sharing each operation among the cores.
 """
 
 from __future__ import annotations
