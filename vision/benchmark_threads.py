@@ -111,7 +111,10 @@ def main() -> None:
             env[tensorflow_threads.INTRA_ENV] = env[tensorflow_threads.INTER_ENV] = "0"
         run = subprocess.run([sys.executable, "-m", "vision.benchmark_threads", "--worker",
                               "--seconds", str(args.seconds), "--sessions", *map(str, args.sessions)],
-                             env=env, capture_output=True, text=True, check=True)
+                             env=env, capture_output=True, text=True)
+        if run.returncode != 0:  # say which setting failed and why, then go on with the others
+            print(f"{label:<34}failed: {run.stderr.strip().splitlines()[-1:]}")
+            continue
         for line in run.stdout.splitlines():
             row = json.loads(line)
             print(f"{label:<34}{row['model']:<19}{row['n']:>4}{row['rate']:>9.1f}"
