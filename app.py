@@ -1,13 +1,17 @@
 """Vision Lab: see what a convolutional network sees. The router and the shared chrome."""
 
 import logging
+from pathlib import Path
 
 import streamlit as st
 
 from ui import loaders, presenter
 from vision.errors import VisionLabError
 
-st.set_page_config(page_title="Vision Lab", page_icon=":material/visibility:", layout="wide")
+# A file shipped with the app, served by this server: a Material or emoji page icon makes the
+# browser fetch it from a public host (fonts.gstatic.com), which a classroom offline cannot reach.
+st.set_page_config(page_title="Vision Lab", page_icon=Path(__file__).parent / "ui" / "page_icon.png",
+                   layout="wide")
 
 PAGES = {
     "Explore": [

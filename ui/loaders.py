@@ -14,12 +14,16 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from vision import novelty, registry
+from vision import novelty, registry, tensorflow_threads
 from vision.data import TestImages
 from vision.errors import VisionLabError
 from vision.evaluation import Evaluation
 
 log = logging.getLogger("vision_lab")
+# The app's TensorFlow threads, set here because this module is what loads the models: app.py
+# imports it first, before anything runs a TensorFlow operation (vision/tensorflow_threads.py
+# says why these counts; training keeps TensorFlow's own, sized for large batches).
+tensorflow_threads.set_defaults()
 
 
 def keep_compiled_kernels() -> None:
