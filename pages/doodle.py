@@ -10,7 +10,7 @@ import streamlit as st
 from ui import downloads, loaders, teach, widgets
 from vision.calibration import is_unsure
 from vision.errors import DrawingTooSmallError, EmptyCanvasError, VisionLabError
-from vision.heatmaps import enlarge, overlay_heatmap
+from vision.heatmaps import enlarge, fit_for_display, overlay_heatmap
 from vision.registry import get_dataset
 
 DATASET = "quickdraw"
@@ -67,14 +67,10 @@ def show_results(spec, rgba: np.ndarray | None) -> None:
     crop = next((step.image for step in prepared.steps if step.name == "cropped"), None)
     if crop is not None:
         heat = prepared.heatmap_on_crop(explanation.heatmap, crop.shape[:2])
-        drawn.image(overlay_heatmap(enlarge(255 - crop, BIG), heat, alpha),
+        drawn.image(overlay_heatmap(fit_for_display(255 - crop, BIG), heat, alpha),
                     caption="The same map over your drawing", width="stretch")
     st.markdown("**What the model sees**")
-    steps = st.columns(len(prepared.steps))
-    for column, step in zip(steps, prepared.steps):
-        small = max(step.image.shape[:2]) < 100
-        column.image(enlarge(step.image, 112) if small else step.image, caption=step.name,
-                     width="stretch")
+    widgets.show_steps(prepared.steps)
     st.caption("Quick, Draw! doodles are white lines on black, centred and drawn with one thin "
                "pen: the paper is removed (its shade and shadows too), the lines found whatever "
                "their darkness or colour (the ink mask), the drawing cropped, its strokes given "

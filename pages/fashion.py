@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from ui import downloads, loaders, widgets
-from vision.heatmaps import enlarge, overlay_heatmap
+from vision.heatmaps import enlarge, fit_for_display, overlay_heatmap
 from vision.novelty import unfamiliar_message
 from vision.photo_confidence import out_of_depth
 
@@ -42,7 +42,7 @@ def show_heatmaps(spec, prepared, probabilities, image_signature, from_photo: bo
                                 f"{what}_{explanation.method}")
     if len(pictures) > 1:
         heat = prepared.heatmap_on_crop(explanation.heatmap, crop.shape[:2])
-        pictures[1].image(overlay_heatmap(enlarge(crop, BIG), heat, alpha),
+        pictures[1].image(overlay_heatmap(fit_for_display(crop, BIG), heat, alpha),
                           caption="The same heat map over the cropped photo")
     if not explanation.heatmap.any():
         st.caption(f"The map is blank: nothing in this image counts as evidence for {what}.")
@@ -70,10 +70,7 @@ def show_what_the_model_sees(prepared, is_sample: bool) -> None:
     if len(steps) == 1:  # a dataset sample: one 28x28 picture, shown at the heat map's size
         st.image(enlarge(steps[0].image, BIG), caption=steps[0].name, width=BIG)
         return
-    for column, step in zip(st.columns(len(steps)), steps):
-        small = max(step.image.shape[:2]) < 100
-        column.image(enlarge(step.image, 140) if small else step.image,
-                     caption=step.name, width="stretch")
+    widgets.show_steps(steps, 140)
 
 
 st.title("Fashion", anchor=False)

@@ -55,5 +55,4 @@ with picture:
             explanation, loaders.explanation(spec.name, prepared.model_input, top, layer),
             spec.labels))
     with st.expander("What the model sees"):
-        for column, step in zip(st.columns(len(prepared.steps)), prepared.steps):
-            column.image(step.image, caption=step.name, width="stretch")
+        widgets.show_steps(prepared.steps, 140)

@@ -172,10 +172,7 @@ with heat:
                                     f"{model.labels[class_index]}_{layer}")
 
 with st.expander("What the model sees"):
-    for column, step in zip(st.columns(len(prepared.steps)), prepared.steps):
-        small = max(step.image.shape[:2]) < 100
-        column.image(enlarge(step.image, 112) if small else step.image, caption=step.name,
-                     width="stretch")
+    widgets.show_steps(prepared.steps)
 
 st.subheader("Layers", anchor=False)
 show_feature_maps(model, prepared.model_input)

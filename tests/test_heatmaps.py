@@ -167,3 +167,18 @@ def test_tile_maps_places_channels_row_by_row():
     assert grid.shape == (8, 7)
     assert grid[0, 0] == 0.0 and grid[0, 4] == 0.1 and grid[3, 0] == 0.2 and grid[6, 0] == 0.4
     assert grid[2, 0] == -1.0 and grid[6, 4] == -1.0  # padding and the unused last cell
+
+
+def test_fit_for_display_enlarges_small_keeps_medium_and_shrinks_large():
+    from vision.heatmaps import fit_for_display
+
+    small = np.arange(28 * 28, dtype=np.uint8).reshape(28, 28)
+    big_small = fit_for_display(small, 112)
+    assert big_small.shape == (112, 112) and np.array_equal(big_small[::4, ::4], small)  # crisp
+    medium = np.zeros((200, 150, 3), np.uint8)
+    assert fit_for_display(medium, 112) is medium  # already about the size it is shown at
+    photo = np.zeros((768, 1024, 3), np.uint8)
+    photo[:, 512:] = 200  # right half light
+    shrunk = fit_for_display(photo, 140)
+    assert shrunk.shape == (210, 280, 3)  # longer side twice the display size
+    assert shrunk[:, :139].max() == 0 and shrunk[:, 141:].min() == 200

@@ -13,6 +13,7 @@ from ui import loaders, presenter
 from ui.canvas import strokes_canvas
 from ui.charts import top_k_bars
 from vision.errors import EmptyCanvasError, VisionLabError
+from vision.heatmaps import fit_for_display
 from vision.images import decode_image, is_blank
 from vision.registry import ModelSpec, get_dataset
 from vision.strokes import parse_strokes, render_strokes
@@ -271,6 +272,13 @@ def show_placeholder_top1(text: str) -> None:
     """The top-1 slot when there is nothing to predict yet (e.g. "Draw something")."""
     with st.container(key="top1"):
         st.subheader(text, anchor=False)
+
+
+def show_steps(steps, side: int = 112) -> None:
+    """The preprocessing's steps (`vision.preprocess.Step`), side by side, each sized for a
+    picture about `side` pixels wide (`vision.heatmaps.fit_for_display`)."""
+    for column, step in zip(st.columns(len(steps)), steps):
+        column.image(fit_for_display(step.image, side), caption=step.name, width="stretch")
 
 
 def show_top_k(labels: Sequence[str], probabilities: np.ndarray, key: str,

@@ -101,6 +101,22 @@ def enlarge(image: np.ndarray, min_side: int = 280) -> np.ndarray:
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
+def fit_for_display(image: np.ndarray, side: int) -> np.ndarray:
+    """An image for a picture shown about `side` CSS pixels wide: a small one (under 100 px)
+    enlarged with crisp pixels (`enlarge`), a large one shrunk (area averaging) so that its
+    longer side is at most twice `side` (sharp on a high-density screen). A 1024-pixel photo
+    step then costs the server a small PNG instead of a large one, on every rerun."""
+    image = np.asarray(image)
+    longer = max(image.shape[:2])
+    if longer < 100:
+        return enlarge(image, side)
+    if longer <= 2 * side:
+        return image
+    scale = 2 * side / longer
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) of the True pixels, bottom and right excluded; 0s if none."""
     mask = np.asarray(mask)
