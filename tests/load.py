@@ -482,6 +482,9 @@ async def stroke(session: Session, drawing: Drawing, canvas: Element, timeout: f
 
     def answered():
         for run in session.runs[first:]:
+            if run.full and run.finished is not None and not any(
+                    e.kind == "bidi_component" and e.proto.id == widget_id for e in run.elements):
+                return ("ended", run)  # the page moved on (the game's round ended): no canvas
             if not any(e.fragment_id == canvas.fragment_id for e in run.elements):
                 continue  # another fragment's run (the game's timer), or a run just begun
             guess = run.guess(canvas.fragment_id)
@@ -499,6 +502,8 @@ async def stroke(session: Session, drawing: Drawing, canvas: Element, timeout: f
     result, detail = found
     if result == "ok":
         return Outcome(detail - start, "ok")
+    if result == "ended":  # drawn as the round ended: the user sees the verdict, not a guess
+        return Outcome(None, "ended")
     if result == "lost":  # no guess in that run: say what the slot showed instead
         shown = [h.proto.body for h in detail.headings(canvas.fragment_id)]
         return Outcome(None, "lost", "; ".join(shown))
@@ -630,7 +635,7 @@ class Level:
     def row(self) -> str:
         times = sorted(o.seconds * 1000 for o in self.outcomes if o.result == "ok")
         count = {r: sum(o.result == r for o in self.outcomes) for r in
-                 ("ok", "error", "timeout", "lost")}
+                 ("ok", "error", "timeout", "lost", "ended")}
         actions = max(len(self.outcomes), 1)
 
         def pct(q):
@@ -761,6 +766,10 @@ def main(argv: list[str] | None = None) -> list[Level]:
                                               args.timeout, pids))
             results.append(level)
             print(level.row(), flush=True)
+            ended = sum(o.result == "ended" for o in level.outcomes)
+            if ended:  # counted among the actions, not as timeouts: no guess was due
+                print(f"|     | {ended} strokes landed as their round ended (the page showed the "
+                      "verdict instead of a guess)", flush=True)
             for detail in level.details[:5]:
                 print(f"|     | {detail[:150]}", flush=True)
         print("acts: actions measured; /s: per second; srv/cli ms: CPU per action of the server "
