@@ -120,10 +120,8 @@ def build(name: str, limit: int | None = None, out: Path | None = None) -> Novel
     from vision.registry import get_spec
 
     spec = get_spec(name)
-    data = train.load_training_data(spec, limit)
-    recipe = train.RECIPES.get(name)
-    if recipe is not None and (recipe.photo_like_fraction or recipe.photo_copies):
-        data = train.with_photos(data, recipe, limit)
+    data = (train.recipe_data(spec, train.RECIPES[name], limit) if name in train.RECIPES
+            else train.load_training_data(spec, limit))
     profile = fit_model(Predictor.load(name), data.train.x, data.train.y)
     profile.save(out or profile_path(name))
     return profile

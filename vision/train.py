@@ -83,6 +83,15 @@ def load_training_data(spec: ModelSpec, limit: int | None = None) -> datasets.Da
     return get_dataset(spec.dataset).source.training_data(limit)
 
 
+def recipe_data(spec: ModelSpec, recipe: Recipe, limit: int | None = None) -> datasets.Dataset:
+    """The splits a recipe trains on: the dataset, with the photo-like images and the clothing
+    photos mixed into its training split when the recipe asks for them."""
+    data = load_training_data(spec, limit)
+    if recipe.photo_like_fraction or recipe.photo_copies:
+        data = with_photos(data, recipe, limit)
+    return data
+
+
 def with_photos(data: datasets.Dataset, recipe: Recipe, limit: int | None = None) -> datasets.Dataset:
     """Fashion-MNIST with photo-like training images and the real training photos mixed in."""
     from vision import photo_augment
@@ -280,7 +289,7 @@ def write_eval_file(path: Path, spec: ModelSpec, data: datasets.Dataset, result:
 # ---------------------------------------------------------------- entry point
 def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
           fine_tune_epochs: int | None = None, limit: int | None = None) -> dict:
-    """Train one registered model, evaluate it on its test split and write its three files."""
+    """Train one registered model, evaluate it on its test split and write its files (model, metrics, evaluation, novelty profile)."""
     spec = get_spec(name)
     if name not in RECIPES:
         if spec.pretrained_file is not None:
@@ -290,9 +299,7 @@ def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
     keras.utils.set_random_seed(SEED)
     tf.config.experimental.enable_op_determinism()
     print(f"[{name}] loading {spec.dataset}", flush=True)
-    data = load_training_data(spec, limit)
-    if recipe.photo_like_fraction or recipe.photo_copies:
-        data = with_photos(data, recipe, limit)
+    data = recipe_data(spec, recipe, limit)
     print(f"[{name}] split sizes {data.sizes()}", flush=True)
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if recipe.mixed_precision else "float32")
     model = spec.build()
@@ -315,7 +322,8 @@ def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
     calibration = calibrate_on_validation(model, data) if recipe.calibrate else None
     seconds = time.time() - start
     print(f"[{name}] trained in {seconds:.0f}s; evaluating on {len(data.test)} test images", flush=True)
-    result = evaluate(Predictor(model, spec), data.test.x, data.test.y)
+    predictor = Predictor(model, spec)  # one compiled call for the evaluation and the profile
+    result = evaluate(predictor, data.test.x, data.test.y)
     print(f"[{name}] test accuracy {result.accuracy:.4f}, loss {result.loss:.4f}", flush=True)
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -330,11 +338,10 @@ def train(name: str, out_dir: Path = WEIGHTS_DIR, epochs: int | None = None,
                                     "module": "vision.augment"}
     (out_dir / f"{name}.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
     write_eval_file(out_dir / f"{name}_eval.npz", spec, data, result)
-    if data.train.x.dtype.kind in "uif":  # images in memory (not the paths of a folder of photos)
-        novelty.fit_model(Predictor(model, spec), data.train.x, data.train.y).save(
-            out_dir / novelty.profile_path(name).name)
+    novelty.fit_model(predictor, data.train.x, data.train.y).save(
+        out_dir / novelty.profile_path(name).name)
     get_dataset(spec.dataset).source.ship_samples(data, out_dir)
-    print(f"[{name}] wrote {out_dir / name}.keras, .json, _eval.npz (and _novelty.npz)", flush=True)
+    print(f"[{name}] wrote {out_dir / name}.keras, .json, _eval.npz _novelty.npz", flush=True)
     return document
 
 
