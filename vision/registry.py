@@ -96,9 +96,11 @@ MODELS: dict[str, ModelSpec] = {
             "fashion_mnist", (28, 28, 1), "fashion", "fashion_deep",
             cam_layer="block3_conv1_relu", label_source=FASHION_CLASSES),
         ModelSpec(
-            "doodle_cnn", "Doodle CNN", "Six conv layers trained on 9 Quick, Draw! classes.",
+            "doodle_cnn", "Doodle CNN",
+            "Five conv layers with batch norm, global average pooling and one dense layer (CAM), "
+            "trained on 9 Quick, Draw! classes and sketches of them.",
             "quickdraw", (28, 28, 1), "doodle", "doodle_cnn",
-            cam_layer="block3_conv1_relu", supports_cam=True, label_source=DOODLE_CLASSES),
+            cam_layer="block3_conv2_relu", supports_cam=True, label_source=DOODLE_CLASSES),
         ModelSpec(
             "flowers_mobilenet", "Flowers MobileNetV2 (transfer)",
             "MobileNetV2 pretrained on ImageNet, new head, top blocks fine-tuned on flower photos.",

@@ -30,6 +30,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vision.errors import DatasetMissingError, VisionLabError  # noqa: E402
+from vision.registry import get_spec  # noqa: E402
 
 BASE_MODEL = "doodle_cnn"  # the registered model a new class is taught to
 MIN_EXAMPLES = 8
@@ -37,8 +38,8 @@ MAX_EXAMPLES = 40
 AUGMENTED_PER_EXAMPLE = 40
 BANK_PER_CLASS = 200
 FEATURE_LAYER = "gap"
-CAM_LAYER = "block3_conv1_relu"
 BANK_NAME = "doodle_cnn_features.npz"
+CAM_LAYER = get_spec(BASE_MODEL).cam_layer  # the new class keeps the base model's CAM layer
 SEED = 13
 
 
