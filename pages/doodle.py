@@ -19,9 +19,10 @@ DRAW, UPLOAD = "Draw", "Upload a drawing"
 UNSURE = "I'm not sure yet"
 
 
-def show_results(spec, rgba: np.ndarray | None) -> None:
+def show_results(spec, rgba: np.ndarray | None, uploaded: bool = False) -> None:
     """Everything the model makes of one drawing: top-1 (or "not sure yet"), bars, heat maps,
-    and each step to its 28x28 input."""
+    and each step to its 28x28 input (open at first for an upload, where the paper and the ink
+    mask are worth seeing; a click away on the canvas)."""
     if rgba is None:
         widgets.show_placeholder_top1("Draw something")
         st.info("Draw one of the things listed above on the canvas, or upload a drawing: the "
@@ -69,12 +70,19 @@ def show_results(spec, rgba: np.ndarray | None) -> None:
         heat = prepared.heatmap_on_crop(explanation.heatmap, crop.shape[:2])
         drawn.image(overlay_heatmap(fit_for_display(255 - crop, BIG), heat, alpha),
                     caption="The same map over your drawing", width="stretch")
-    st.markdown("**What the model sees**")
-    widgets.show_steps(prepared.steps)
-    st.caption("Quick, Draw! doodles are white lines on black, centred and drawn with one thin "
-               "pen: the paper is removed (its shade and shadows too), the lines found whatever "
-               "their darkness or colour (the ink mask), the drawing cropped, its strokes given "
-               "the dataset's pen width, and shrunk to 28x28 pixels.")
+    # Drawn only while open: five more pictures on every stroke are a good part of a stroke's
+    # cost on the server (python -m tests.stroke_profile), and a class draws many strokes.
+    steps = st.expander("What the model sees, step by step", expanded=uploaded,
+                        key="doodle_steps_upload" if uploaded else "doodle_steps_draw",
+                        on_change="rerun")
+    if not steps.open:
+        return
+    with steps:
+        widgets.show_steps(prepared.steps)
+        st.caption("Quick, Draw! doodles are white lines on black, centred and drawn with one "
+                   "thin pen: the paper is removed (its shade and shadows too), the lines found "
+                   "whatever their darkness or colour (the ink mask), the drawing cropped, its "
+                   "strokes given the dataset's pen width, and shrunk to 28x28 pixels.")
 
 
 @st.fragment
@@ -97,7 +105,7 @@ def canvas_and_results(spec) -> None:
                 "The guess follows your pen as you draw." if live
                 else "The guess changes when you lift the pen."))
     with results:
-        show_results(spec, pixels)
+        show_results(spec, pixels, uploaded=source == UPLOAD)
 
 
 st.title("Doodle", anchor=False)

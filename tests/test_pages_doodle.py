@@ -140,6 +140,26 @@ def test_upload_a_drawing_on_the_doodle_page():
     assert "ink mask" in captions and "28x28 input" in captions
 
 
+def test_on_the_canvas_the_steps_are_drawn_only_once_opened(monkeypatch):
+    # Five pictures fewer on every stroke while "step by step" is closed; opened, it shows them
+    # all, and stays open for the next strokes.
+    fake = FakeCanvas(circle_drawing())
+    monkeypatch.setattr(widgets, "_canvas_component", fake)
+    at = page().run()
+    assert not at.exception
+    captions = [c for image in at.image for c in image.captions]
+    assert any(c.startswith("Where it looked") for c in captions)
+    assert "ink mask" not in captions and "28x28 input" not in captions
+    assert [e.label for e in at.expander] == ["What the model sees, step by step"]
+    at.session_state["doodle_steps_draw"] = True  # what clicking the expander sets
+    at.run()
+    captions = [c for image in at.image for c in image.captions]
+    assert "ink mask" in captions and "28x28 input" in captions
+    fake.value = drawn_shapes.drawing(drawn_shapes.circle(), drawn_shapes.stroke([(60, 60), (120, 90)]))
+    at.run()
+    assert "ink mask" in [c for image in at.image for c in image.captions]
+
+
 def test_a_bad_upload_on_the_doodle_page_is_a_plain_message():
     at = page().run()
     at.radio(key="doodle_source").set_value("Upload a drawing").run()

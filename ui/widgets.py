@@ -16,7 +16,7 @@ from vision.errors import EmptyCanvasError, VisionLabError
 from vision.heatmaps import fit_for_display
 from vision.images import decode_image, is_blank
 from vision.registry import ModelSpec, get_dataset
-from vision.strokes import parse_strokes, render_strokes
+from vision.strokes import render_strokes, strokes_at_side
 
 if TYPE_CHECKING:
     from vision.preprocess import Preprocessed
@@ -392,7 +392,7 @@ def drawing(key: str, side: int = CANVAS_SIDE, remember: bool = True,
         st.session_state[initial_key] = st.session_state.get(DRAWING_JSON_KEY)
     initial = st.session_state.get(initial_key)
     if initial is not None:  # the last drawing may come from a canvas of another size
-        initial = {"side": side, "strokes": _strokes_at(initial, side)}
+        initial = {"side": side, "strokes": strokes_at_side(initial, side)}
     value = _canvas_component(key=key, side=side, pen=pen, initial=initial, live=live)
     if value is not None:
         rgba = _picture(key, value, side)
@@ -404,25 +404,13 @@ def drawing(key: str, side: int = CANVAS_SIDE, remember: bool = True,
     return None
 
 
-def _strokes_at(value: dict, side: int) -> list[dict]:
-    """The strokes of a canvas value in the coordinates of a canvas `side` wide (the value's own
-    `side` says which coordinates its points are in)."""
-    strokes = parse_strokes(value)
-    sent_side = value.get("side") if isinstance(value, dict) else None
-    if isinstance(sent_side, (int, float)) and sent_side > 0 and sent_side != side:
-        scale = side / sent_side
-        strokes = [dict(s, width=s["width"] * scale,
-                        points=[[x * scale, y * scale] for x, y in s["points"]]) for s in strokes]
-    return strokes
-
-
 def _picture(key: str, value: dict, side: int) -> np.ndarray:
     """The pixels of a canvas value, drawn at the side the page asked for (scaled when the
     value's own `side` differs). The last picture of each canvas is kept with its strokes: a
     rerun with the same drawing (another widget changed, a fragment rerun) returns the same
     array and draws nothing, and a new stroke is painted over the kept picture. Drawing the strokes one by one or all at once gives the same
     pixels but for rounding (each stroke is painted over the one before either way)."""
-    strokes = _strokes_at(value, side)
+    strokes = strokes_at_side(value, side)
     kept = st.session_state.setdefault(PICTURES_KEY, {})
     before, picture = kept.get(key, ([], None))
     if picture is not None and picture.shape[0] == side and before == strokes[:len(before)]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -68,10 +69,16 @@ class PreparedPhotos:
     files: tuple[str, ...]
 
 
-def prepare_photos(photos: list[tuple[Path, int]], preprocessing: str = "fashion") -> PreparedPhotos:
-    """bytes -> decode_image -> preprocess(preprocessing) for each photo, as an upload goes."""
+def prepare_photos(photos: list[tuple[Path, int]], preprocessing: str = "fashion",
+                   log=print) -> PreparedPhotos:
+    """bytes -> decode_image -> preprocess(preprocessing) for each photo, as an upload goes.
+    Says how far it is every 250 photos (GrabCut takes a few minutes for the training photos)."""
     inputs, refused, notes = [], [], []
-    for path, _ in photos:
+    start = time.time()
+    for done, (path, _) in enumerate(photos):
+        if done and done % 250 == 0 and log is not None:
+            log(f"  {done}/{len(photos)} photos through the upload path ({time.time() - start:.0f}s)",
+                flush=True)
         pixels = decode_image(path.read_bytes())
         try:
             prepared = preprocess(preprocessing, pixels)

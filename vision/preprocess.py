@@ -347,7 +347,8 @@ def doodle_from_canvas(image: np.ndarray) -> Preprocessed:
         InvalidImageError: the picture is not a line drawing (noise, a photo of a scene).
     """
     canvas = np.asarray(image, dtype=np.uint8)
-    ink, mask = ink_mask(canvas)
+    flattened = _flatten_alpha(canvas)  # once: the ink is found on it and it is the first step
+    ink, mask = _ink_mask(flattened)
     top, bottom, left, right = bounding_box(mask)
     if max(bottom - top, right - left) < MIN_DRAWING_FRACTION * max(ink.shape):
         raise DrawingTooSmallError(
@@ -361,7 +362,7 @@ def doodle_from_canvas(image: np.ndarray) -> Preprocessed:
     shrink_y, shrink_x = ink.shape[0] / canvas.shape[0], ink.shape[1] / canvas.shape[1]
     square_top, square_left = (top - pad_top) / shrink_y, (left - pad_left) / shrink_x
     return Preprocessed(_as_input(model_image), (
-        Step("drawing", _for_display(_flatten_alpha(canvas))),
+        Step("drawing", _for_display(flattened)),
         Step("ink (paper removed)", _for_display(255 - ink)),
         Step("ink mask", _for_display(np.where(mask, 0, 255).astype(np.uint8))),
         Step("cropped", _for_display(cropped)),
@@ -379,22 +380,28 @@ def ink_mask(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         EmptyCanvasError: no line anywhere (blank canvas, blank paper).
         InvalidImageError: no paper to be seen (noise), or more ink than paper (not a drawing).
     """
-    darkness, flat, evenness = _darkness(_shrink(_flatten_alpha(image), INK_WORK_SIDE))
+    return _ink_mask(_flatten_alpha(image))
+
+
+def _ink_mask(flattened: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`ink_mask` of a picture whose alpha is already laid on white (`_flatten_alpha`)."""
+    darkness, flat, evenness = _darkness(_shrink(flattened, INK_WORK_SIDE))
     if evenness < MIN_PAPER_EVENNESS:
         raise InvalidImageError(
             "This looks like a photo of a scene, not a drawing on paper. Upload a drawing: dark "
             "lines on light paper (a scan or a photo of the sheet), or draw on the canvas.")
     paper = darkness[darkness <= np.percentile(darkness, 60)]  # most of a drawing is paper
-    grain = 1.4826 * float(np.median(np.abs(paper - np.median(paper))))
+    paper_level = float(np.median(paper))
+    grain = 1.4826 * float(np.median(np.abs(paper - paper_level)))
     if grain > MAX_PAPER_GRAIN:
         raise InvalidImageError(
             "This picture is too busy to find a drawing in it. Upload dark lines on plain light "
             "paper (a scan or a photo of the sheet), or draw on the canvas.")
     scaled = np.rint(darkness * 255).astype(np.uint8)
     otsu, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    floor = max(MIN_INK_DARKNESS, float(np.median(paper)) + NOISE_SIGMAS * grain)
+    floor = max(MIN_INK_DARKNESS, paper_level + NOISE_SIGMAS * grain)
     strong = darkness >= max(floor, otsu / 255)
-    weak = darkness >= max(floor / 2, float(np.median(paper)) + 3 * grain, otsu / 510)
+    weak = darkness >= max(floor / 2, paper_level + 3 * grain, otsu / 510)
     mask = _grow_into(weak, strong)
     if not flat:  # lined paper is photographed or scanned, never a canvas
         mask &= ~_ruled_lines(mask)
@@ -424,19 +431,27 @@ def _darkness(image: np.ndarray) -> tuple[np.ndarray, bool, float]:
         channels = channels[..., None]
     if np.median(_border(channels.min(axis=2))) < 110:
         channels = 255 - channels  # light strokes on a dark sheet
-    flat = _is_flat(channels.min(axis=2))
-    paper = np.stack([_paper(channels[..., c], flat) for c in range(channels.shape[2])], axis=2)
+    lightest = channels.min(axis=2)
+    level = _mode(lightest, lightest=110)  # the paper is light (dark sheets are inverted first)
+    flat = _is_flat(lightest, level)
+    if flat:  # one paper level (a canvas, a paint program): nothing to estimate, evenly lit
+        if channels.shape[2] == 1:
+            darkness = 1 - lightest / max(level, 1.0)
+        else:  # each channel against its own paper level: a pale coloured page is still paper
+            levels = np.array([_mode(channels[..., c], lightest=110)
+                               for c in range(channels.shape[2])], np.float32)
+            darkness = (1 - channels / np.maximum(levels, 1.0)).max(axis=2)
+        return np.clip(darkness, 0, 1), True, 1.0
+    paper = np.stack([_paper(channels[..., c]) for c in range(channels.shape[2])], axis=2)
     darkness = 1 - channels / np.maximum(paper, 1.0)
     light = paper.min(axis=2)
     evenness = float(np.percentile(light, 5) / max(np.percentile(light, 95), 1.0))
-    return np.clip(darkness.max(axis=2), 0, 1), flat, evenness
+    return np.clip(darkness.max(axis=2), 0, 1), False, evenness
 
 
-def _paper(channel: np.ndarray, flat: bool) -> np.ndarray:
-    """The paper's brightness under each pixel: one level when the sheet is flat (a canvas or a
-    paint program's drawing), else a closing (dark lines removed) of a small copy, smoothed."""
-    if flat:
-        return np.full_like(channel, _mode(channel, lightest=110))
+def _paper(channel: np.ndarray) -> np.ndarray:
+    """The paper's brightness under each pixel of a sheet that is not flat (a photo, a scan): a
+    closing (dark lines removed) of a small copy, smoothed."""
     height, width = channel.shape
     scale = _BACKGROUND_SIDE / max(height, width)
     small = cv2.resize(channel, (max(8, round(width * scale)), max(8, round(height * scale))),
@@ -453,10 +468,10 @@ def _mode(channel: np.ndarray, lightest: int = 0) -> float:
     return float(lightest + np.argmax(counts[lightest:]))
 
 
-def _is_flat(channel: np.ndarray) -> bool:
-    """Whether the paper is one exact light level, as on a canvas or in a paint program: then it
-    needs no estimating. A photo's paper has grain: few of its pixels sit exactly at its mode."""
-    level = _mode(channel, lightest=110)  # the paper is light (dark sheets are inverted first)
+def _is_flat(channel: np.ndarray, level: float) -> bool:
+    """Whether the paper is one exact light level (`level`, the channel's lightest common grey),
+    as on a canvas or in a paint program: then it needs no estimating. A photo's paper has
+    grain: few of its pixels sit exactly at its mode."""
     near = np.abs(channel - level) <= 8
     return near.mean() > 0.05 and bool(np.mean(np.abs(channel[near] - level) < 0.5) >= 0.6)
 

@@ -31,15 +31,39 @@ def parse_strokes(value: Any) -> list[dict[str, Any]]:
             continue
         try:
             width = float(stroke.get("width", 0))
-            points = [[float(p[0]), float(p[1])]
-                      for p in list(stroke.get("points") or [])[:MAX_POINTS]]
+            points = _points(list(stroke.get("points") or [])[:MAX_POINTS])
         except (TypeError, ValueError, IndexError, KeyError):
             continue
-        if not points or not np.isfinite(width) or width <= 0 \
-                or not np.all(np.isfinite(np.asarray(points))):
+        if not len(points) or not np.isfinite(width) or width <= 0 or not np.isfinite(points).all():
             continue
-        clean.append({"width": width, "erase": bool(stroke.get("erase", False)), "points": points})
+        clean.append({"width": width, "erase": bool(stroke.get("erase", False)),
+                      "points": points.tolist()})
     return clean
+
+
+def _points(raw: list) -> np.ndarray:
+    """[[x, y, ...], ...] as an (n, 2) float array: in one NumPy call when the points are plain
+    pairs (every stroke, every rerun: it is most of the cost of reading a long drawing), point by
+    point otherwise (extra numbers, or points of different lengths)."""
+    try:
+        points = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        points = None
+    if points is None or points.ndim != 2 or points.shape[1] < 2:
+        points = np.array([[float(p[0]), float(p[1])] for p in raw], dtype=np.float64).reshape(-1, 2)
+    return points[:, :2]
+
+
+def strokes_at_side(value: Any, side: int) -> list[dict[str, Any]]:
+    """The strokes of a canvas value (`parse_strokes`) in the coordinates of a canvas `side`
+    wide: the value's own `side` says which coordinates its points and widths are in."""
+    strokes = parse_strokes(value)
+    sent_side = value.get("side") if isinstance(value, Mapping) else None
+    if isinstance(sent_side, (int, float)) and sent_side > 0 and sent_side != side:
+        scale = side / sent_side
+        strokes = [dict(s, width=s["width"] * scale,
+                        points=[[x * scale, y * scale] for x, y in s["points"]]) for s in strokes]
+    return strokes
 
 
 def render_strokes(strokes: Any, side: int, base: np.ndarray | None = None) -> np.ndarray:
