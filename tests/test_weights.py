@@ -17,7 +17,7 @@ TARGETS = {
     "fashion_mlp": 0.890,
     "fashion_cnn": 0.915,  # retrained for real photos (issue 10): 0.9167, was 0.9266
     "fashion_deep": 0.940,
-    "doodle_cnn": 0.950,
+    "doodle_cnn": 0.955,  # 0.9576 after the 20-epoch retrain with the fifth conv (issue 9)
     "flowers_mobilenet": 0.920,
     "flowers_scratch": 0.700,
 }
