@@ -199,22 +199,23 @@ def test_router_opens_every_explore_page():
 def test_fashion_sample_shows_the_chosen_models_prediction(weights_dir):
     at = page("fashion").run()
     assert_no_exception(at)
-    assert at.radio(key="fashion_model").value == "fashion_cnn"  # the CAM model by default
+    # the model right most often on real photos by default (tests/test_photo_weights.py)
+    assert at.radio(key="fashion_model").value == "fashion_deep"
     at.radio(key="fashion_source").set_value("Pick a sample").run()
     at.selectbox(key="fashion_sample").set_value(3).run()
     assert_no_exception(at)
     sample = np.load(weights_dir / "fashion_samples.npz")["images"][3].astype(np.float32)[..., None]
     match = top1_match(at)
     assert match.group("label") in FASHION_CLASSES
-    assert match.group(0) == expected_top1("fashion_cnn", sample)
+    assert match.group(0) == expected_top1("fashion_deep", sample)
     assert at.get("plotly_chart"), "the probability bars are missing"
-    assert any(c.startswith("CAM for ") for c in image_captions(at))  # the heat map
+    assert any(c.startswith("Grad-CAM for ") for c in image_captions(at))  # the heat map
     assert any(f"True class: **{FASHION_CLASSES[3]}**" in c.value for c in at.caption)
 
-    at.radio(key="fashion_model").set_value("fashion_deep").run()
+    at.radio(key="fashion_model").set_value("fashion_cnn").run()
     assert_no_exception(at)
-    assert top1_match(at).group(0) == expected_top1("fashion_deep", sample)
-    assert any(c.startswith("Grad-CAM for ") for c in image_captions(at))
+    assert top1_match(at).group(0) == expected_top1("fashion_cnn", sample)
+    assert any(c.startswith("CAM for ") for c in image_captions(at))  # the CAM model
 
 
 def test_fashion_top_k_slider_shows_all_ten_classes():
@@ -229,6 +230,7 @@ def test_fashion_top_k_slider_shows_all_ten_classes():
 
 def test_fashion_class_picker_defaults_to_the_prediction_and_explains_another_class():
     at = page("fashion").run()
+    at.radio(key="fashion_model").set_value("fashion_cnn").run()  # the CAM model
     at.radio(key="fashion_source").set_value("Pick a sample").run()
     predicted = top1_match(at).group("label")
     picker = at.selectbox(key="fashion_class")
@@ -272,6 +274,7 @@ def test_fashion_heat_map_of_another_class_states_its_score_beside_the_top_guess
 
 def test_fashion_why_not_shirt_shows_the_contrast_map():
     at = page("fashion").run()
+    at.radio(key="fashion_model").set_value("fashion_cnn").run()  # the CAM model
     at.radio(key="fashion_source").set_value("Pick a sample").run()
     shirt = FASHION_CLASSES.index("Shirt")
     picker = at.selectbox(key="fashion_class")
@@ -392,9 +395,9 @@ def test_fashion_missing_weights_warns_and_keeps_working(no_weights):
 
 @pytest.mark.weights
 def test_fashion_with_the_shipped_weights_gets_most_samples_right(monkeypatch):
-    """What users see: the trained CNN on the shipped Fashion-MNIST test images."""
+    """What users see: the page's default model, trained, on the shipped Fashion-MNIST test images."""
     monkeypatch.setattr(registry, "WEIGHTS_DIR", SHIPPED_WEIGHTS)
-    loaders.predictor.clear("fashion_cnn")
+    loaders.predictor.clear("fashion_deep")
     try:
         at = page("fashion").run()
         at.radio(key="fashion_source").set_value("Pick a sample").run()
@@ -406,7 +409,7 @@ def test_fashion_with_the_shipped_weights_gets_most_samples_right(monkeypatch):
             right += any("(the model is right)" in c.value for c in at.caption)
         assert right >= 0.7 * count
     finally:
-        loaders.predictor.clear("fashion_cnn")
+        loaders.predictor.clear("fashion_deep")
 
 
 # ---------------------------------------------------------------- Doodle

@@ -84,7 +84,7 @@ def test_every_dataset_is_registered_and_opens_with_one_of_its_own_models():
 def test_preloading_loads_each_model_once_default_models_first(monkeypatch):
     from ui import loaders
 
-    specs = {name: registry.get_spec(name) for name in ("fashion_mlp", "fashion_cnn")}
+    specs = {name: registry.get_spec(name) for name in ("fashion_mlp", "fashion_deep")}
     monkeypatch.setattr(registry, "MODELS", specs)
     monkeypatch.setattr(registry, "DATASETS", {"fashion_mnist": registry.DATASETS["fashion_mnist"]})
     monkeypatch.setenv("VISION_LAB_PRELOAD", "1")
@@ -99,21 +99,21 @@ def test_preloading_loads_each_model_once_default_models_first(monkeypatch):
     for cached in (loaders.predictor, loaders._explainer, loaders.preloading):
         cached.clear()
     state = loaders.preloading()  # what the home page shows before the first page has run
-    assert state.names == ["fashion_cnn", "fashion_mlp"] and not state.thread.is_alive()
+    assert state.names == ["fashion_deep", "fashion_mlp"] and not state.thread.is_alive()
     assert loaded == [] and not state.ready
     assert loaders.start_preloading() is state and not state.finished
     state.start()  # a second start does nothing
     state.thread.join(timeout=120)
     assert not state.thread.is_alive()
-    assert loaded == ["fashion_cnn", "fashion_mlp"]  # the page's default model first
-    assert state.finished and state.ready == ["fashion_cnn", "fashion_mlp"] and not state.failed
+    assert loaded == ["fashion_deep", "fashion_mlp"]  # the page's default model first
+    assert state.finished and state.ready == ["fashion_deep", "fashion_mlp"] and not state.failed
     assert loaders.start_preloading() is state and loaders.preloading() is state  # once per server
-    model = loaders.predictor("fashion_cnn")
+    model = loaders.predictor("fashion_deep")
     model.probabilities(np.zeros(model.input_shape, np.float32))
     assert model._call.experimental_get_tracing_count() == 1  # the warm-up's trace, reused
-    heat_maps = loaders.explainer("fashion_cnn")
-    assert loaders.explainer("fashion_cnn", registry.get_spec("fashion_cnn").cam_layer) is heat_maps
-    assert loaded == ["fashion_cnn", "fashion_mlp"]  # the pages find them loaded
+    heat_maps = loaders.explainer("fashion_deep")
+    assert loaders.explainer("fashion_deep", registry.get_spec("fashion_deep").cam_layer) is heat_maps
+    assert loaded == ["fashion_deep", "fashion_mlp"]  # the pages find them loaded
     assert heat_maps._forward.experimental_get_tracing_count() == 1  # and warmed up
     assert loaders.explainer("fashion_mlp") is None  # no conv layer, no heat map
     for cached in (loaders.predictor, loaders._explainer, loaders.preloading):
