@@ -434,8 +434,11 @@ def test_doodle_predicts_a_drawing_and_shares_it(monkeypatch):
     call = fake.calls[-1]
     assert call["key"] == "doodle_pad" and call["side"] == widgets.CANVAS_SIDE
     captions = image_captions(at)
-    assert "28x28 input" in captions
     assert "The same map over your drawing" in captions
+    assert "28x28 input" not in captions  # the steps are drawn once their section is opened
+    at.session_state["doodle_steps_draw"] = True  # what clicking "step by step" sets
+    at.run()
+    assert "28x28 input" in image_captions(at)
 
 
 @pytest.mark.parametrize("value", [drawn(strokes=False), None], ids=["cleared", "untouched"])
