@@ -388,11 +388,11 @@ def drawing(key: str, side: int = CANVAS_SIDE, remember: bool = True,
     if not remember:
         value = _canvas_component(key=key, side=side, pen=pen, initial=None, live=live)
         return None if value is None else _picture(key, value, side)
-    if key not in st.session_state:  # the canvas is mounted (again): show the last drawing
-        st.session_state[initial_key] = st.session_state.get(DRAWING_JSON_KEY)
+    if key not in st.session_state:  # the canvas is mounted (again): show the last drawing,
+        last = st.session_state.get(DRAWING_JSON_KEY)  # maybe from a canvas of another size
+        st.session_state[initial_key] = None if last is None else \
+            {"side": side, "strokes": strokes_at_side(last, side)}  # read once, not every stroke
     initial = st.session_state.get(initial_key)
-    if initial is not None:  # the last drawing may come from a canvas of another size
-        initial = {"side": side, "strokes": strokes_at_side(initial, side)}
     value = _canvas_component(key=key, side=side, pen=pen, initial=initial, live=live)
     if value is not None:
         rgba = _picture(key, value, side)

@@ -76,9 +76,8 @@ def prepare_photos(photos: list[tuple[Path, int]], preprocessing: str = "fashion
     inputs, refused, notes = [], [], []
     start = time.time()
     for done, (path, _) in enumerate(photos):
-        if done and done % 250 == 0 and log is not None:
-            log(f"  {done}/{len(photos)} photos through the upload path ({time.time() - start:.0f}s)",
-                flush=True)
+        if done and done % 250 == 0:
+            log(f"  {done}/{len(photos)} photos through the upload path ({time.time() - start:.0f}s)")
         pixels = decode_image(path.read_bytes())
         try:
             prepared = preprocess(preprocessing, pixels)

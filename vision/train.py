@@ -60,8 +60,8 @@ RECIPES = {
     "fashion_mlp": Recipe(epochs=60, batch_size=128, learning_rate=1e-3, patience=10),
     "fashion_cnn": Recipe(epochs=40, batch_size=128, learning_rate=3e-3, patience=12,
                           mixed_precision=True, photo_like_fraction=0.3, photo_copies=4),
-    # a lighter photo-like share than fashion_cnn's 0.3: that cost fashion_cnn a point of
-    # Fashion-MNIST accuracy, the real photos do most of the photo work
+    # a lighter photo-like share than fashion_cnn's 0.3, which cost fashion_cnn a point of
+    # Fashion-MNIST accuracy (0.2 cost fashion_deep 0.76 point, for 0.59 -> 0.81 on the photos)
     "fashion_deep": Recipe(epochs=25, batch_size=128, learning_rate=2e-3, patience=10,
                            mixed_precision=True, photo_like_fraction=0.2, photo_copies=4),
     "doodle_cnn": Recipe(epochs=20, batch_size=128, learning_rate=3e-3, patience=6,
