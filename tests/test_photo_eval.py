@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from vision.evaluate_photos import PHOTO_CLASSES, PreparedPhotos, score
-from vision.photo_augment import augment_fashion, photo_like
+from vision.photo_augment import photo_like, photo_like_copies
 from vision.photo_confidence import out_of_depth
 from vision.data import FASHION_CLASSES
 
@@ -39,10 +39,13 @@ def test_photo_like_augmentation_is_seeded_and_looks_like_the_photo_path():
     item = np.zeros((28, 28), np.uint8)
     item[4:24, 8:20] = 180  # a trouser-ish block
     images = np.stack([item] * 50)[..., None]
-    first, second = augment_fashion(images, 0.6, seed=3), augment_fashion(images, 0.6, seed=3)
-    assert np.array_equal(first, second)
-    changed = np.array([not np.array_equal(a, item) for a in first[..., 0]])
-    assert 0.4 < changed.mean() < 0.8  # about the asked fraction is made photo-like
+    (first, chosen), (second, again) = (photo_like_copies(images, 0.6, seed=3),
+                                        photo_like_copies(images, 0.6, seed=3))
+    assert np.array_equal(first, second) and np.array_equal(chosen, again)
+    assert 0.4 < len(chosen) / len(images) < 0.8  # about the asked fraction gets a copy
+    assert first.shape == (len(chosen), 28, 28, 1) and len(np.unique(chosen)) == len(chosen)
+    assert all(not np.array_equal(a, item) for a in first[..., 0])  # each copy is photo-like
+    assert np.array_equal(images[:, :, :, 0], np.stack([item] * 50))  # originals untouched
     for _ in range(30):
         out = photo_like(item, rng)
         rows, cols = np.nonzero(out > 8)

@@ -5,7 +5,8 @@ its grey levels and fits it to 28x28. What comes out differs from a Fashion-MNIS
 that can be imitated on the dataset itself: mask edges that bite into or spill over the
 silhouette, uneven fill (light falling across a bed), prints and fabric texture, light garments
 whose negated body is dark while their print is bright, blur, small rotations and shifts, and
-items cut off by the edge of the picture. `photo_like` applies a random mix of these;
+items cut off by the edge of the picture. `photo_like` applies a random mix of these, and
+`photo_like_copies` makes such versions of part of the training set, to add beside the originals;
 `photo_training_set` adds the real `clothing_photos/train/` photos, made by the app's own path.
 Pure numpy and OpenCV; seeded, so a training run can be repeated.
 """
@@ -50,14 +51,17 @@ def photo_like(image28: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _refit(big)
 
 
-def augment_fashion(images: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """A copy of (N, 28, 28[, 1]) images where a seeded `fraction` of them is made photo-like."""
+def photo_like_copies(images: np.ndarray, fraction: float, seed: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Photo-like versions of a seeded `fraction` of (N, 28, 28[, 1]) images, to train on beside
+    the originals: (the new images, the indices of the images they were made from)."""
     rng = np.random.default_rng(seed)
-    out = images.copy()
+    chosen = np.flatnonzero(rng.random(len(images)) < fraction)
+    out = images[chosen].copy()
     flat = out[..., 0] if out.ndim == 4 else out
-    for index in np.flatnonzero(rng.random(len(images)) < fraction):
-        flat[index] = photo_like(flat[index], rng)
-    return out
+    for row in range(len(out)):
+        flat[row] = photo_like(flat[row], rng)
+    return out, chosen
 
 
 def photo_training_set(copies: int, seed: int, limit: int | None = None

@@ -46,8 +46,8 @@ class Recipe:
     mixed_precision: bool = False  # bfloat16 compute: faster on CPUs with AVX512-BF16 / AMX
     balance_classes: bool = False  # weight the loss so that rare classes count as much as common
     transfer: bool = False  # a frozen pretrained backbone: cached features, then fine-tuning
-    # Fashion models that expect photos (vision.photo_augment): this part of the Fashion-MNIST
-    # training images made photo-like, and each clothing_photos/train photo, made by the app's own
+    # Fashion models that expect photos (vision.photo_augment): photo-like versions of this part
+    # of the Fashion-MNIST training images, added beside them, and each clothing_photos/train photo, made by the app's own
     # path, added this many times (itself and photo-like variants). Test images stay untouched.
     photo_like_fraction: float = 0.0
     photo_copies: int = 0
@@ -58,14 +58,16 @@ class Recipe:
 RECIPES = {
     # fashion_mlp is not retrained for photos: its shipped weights are what this recipe makes
     "fashion_mlp": Recipe(epochs=60, batch_size=128, learning_rate=1e-3, patience=10),
+    # photo-like images are added beside the clean ones (`with_photos`); the CAM model, with a
+    # tenth of fashion_deep's parameters, gets a smaller share of them
     "fashion_cnn": Recipe(epochs=40, batch_size=128, learning_rate=3e-3, patience=12,
-                          mixed_precision=True, photo_like_fraction=0.3, photo_copies=4),
-    # a lighter photo-like share than fashion_cnn's 0.3, which cost fashion_cnn a point of
-    # Fashion-MNIST accuracy (0.2 cost fashion_deep 0.76 point, for 0.59 -> 0.81 on the photos)
+                          mixed_precision=True, photo_like_fraction=0.15, photo_copies=4),
     "fashion_deep": Recipe(epochs=25, batch_size=128, learning_rate=2e-3, patience=10,
                            mixed_precision=True, photo_like_fraction=0.2, photo_copies=4),
-    "doodle_cnn": Recipe(epochs=20, batch_size=128, learning_rate=3e-3, patience=6,
-                         balance_classes=True, augmented_copies=2, calibrate=True,
+    # one augmented sketch per drawing, not two: with two, clean drawings were a third of the
+    # training set and the test split stayed at 0.958 while every style was >= 0.926
+    "doodle_cnn": Recipe(epochs=30, batch_size=128, learning_rate=3e-3, patience=8,
+                         balance_classes=True, augmented_copies=1, calibrate=True,
                          mixed_precision=True),
     "flowers_scratch": Recipe(epochs=50, batch_size=32, learning_rate=2e-3, patience=12,
                               mixed_precision=True),
@@ -97,8 +99,10 @@ def with_photos(data: datasets.Dataset, recipe: Recipe, limit: int | None = None
     """Fashion-MNIST with photo-like training images and the real training photos mixed in."""
     from vision import photo_augment
 
-    x = photo_augment.augment_fashion(data.train.x, recipe.photo_like_fraction, SEED)
-    y = data.train.y
+    # added beside the clean images, not in their place: replacing a fifth of them cost
+    # fashion_deep 0.76 point of Fashion-MNIST accuracy
+    copies, chosen = photo_augment.photo_like_copies(data.train.x, recipe.photo_like_fraction, SEED)
+    x, y = np.concatenate([data.train.x, copies]), np.concatenate([data.train.y, data.train.y[chosen]])
     if recipe.photo_copies:
         px, py = photo_augment.photo_training_set(recipe.photo_copies, SEED, limit)
         x, y = np.concatenate([x, px]), np.concatenate([y, py])
