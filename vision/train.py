@@ -367,14 +367,15 @@ def export_pretrained(name: str, out_dir: Path = WEIGHTS_DIR) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m vision.train", description=__doc__.split("\n")[0])
-    parser.add_argument("model", choices=[*TRAINABLE, *PRETRAINED, "all"],
-                        help="which model to train (a pretrained one is exported as it is)")
+    parser.add_argument("model", nargs="+", choices=[*TRAINABLE, *PRETRAINED, "all"],
+                        help="which models to train (a pretrained one is exported as it is); "
+                             "Fashion models named together share one preparation of the photos")
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="output folder")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--fine-tune-epochs", type=int, help="override the fine-tuning epochs")
     parser.add_argument("--limit", type=int, help="use at most this many images per split")
     args = parser.parse_args(argv)
-    for name in TRAINABLE if args.model == "all" else [args.model]:
+    for name in TRAINABLE if "all" in args.model else dict.fromkeys(args.model):
         train(name, args.out, args.epochs, args.fine_tune_epochs, args.limit)
 
 
