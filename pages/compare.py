@@ -6,7 +6,6 @@ import logging
 import streamlit as st
 
 from ui import charts, loaders, widgets
-from ui.charts import top_k_bars
 from vision.heatmaps import overlay_heatmap
 from vision.errors import VisionLabError
 from vision.evaluation import disagreement
@@ -93,8 +92,8 @@ for column, spec in zip(columns, specs):
         colour = "green" if agrees else "orange"
         right = "" if not image.true_label else (" ✓" if top.label == image.true_label else " ✗")
         st.markdown(f"Top answer: :{colour}[**{top.label}** {top.probability:.0%}]{right}")
-        st.plotly_chart(top_k_bars(top.labels, top.probabilities, height=140),
-                        key=f"compare_topk_{spec.name}")
+        widgets.show_top_k(top.labels, top.probabilities, key=f"compare_topk_{spec.name}",
+                           k=len(top.labels))
         if result["overlay"] is not None:
             st.image(charts.thumbnail(result["overlay"], 168), width=168,
                      caption=f"{loaders.method_name(spec.name)} of {top.label}")

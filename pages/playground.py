@@ -8,7 +8,6 @@ import numpy as np
 import streamlit as st
 
 from ui import charts, loaders, widgets
-from ui.charts import top_k_bars
 from vision.errors import VisionLabError
 from vision.heatmaps import overlay_heatmap
 from vision import registry
@@ -105,7 +104,8 @@ def live_lab(name: str, base: np.ndarray) -> None:
                 f"Before the changes: {before.label} ({before.probability:.1%})")
     seen, bars, heat = st.columns(3)
     seen.image(charts.thumbnail(changed, 196), caption="what the model sees now", width=196)
-    bars.plotly_chart(top_k_bars(top.labels, top.probabilities, height=200), key="playground_topk")
+    with bars:
+        widgets.show_top_k(top.labels, top.probabilities, key="playground_topk", k=len(top.labels))
     if spec.cam_layer is None:
         heat.caption(f"{spec.title} has no convolutional layer, so it has no heat map.")
         return

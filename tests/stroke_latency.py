@@ -33,8 +33,8 @@ window.WebSocket.prototype = Original.prototype;
 Object.assign(window.WebSocket, Original);
 new MutationObserver(() => {
   const h = document.querySelector('.st-key-top1 h3');
-  const bars = document.querySelector('.js-plotly-plot');
-  const now = (h ? h.innerText : '') + JSON.stringify(bars && bars.data ? bars.data[0].x : null);
+  const bars = document.querySelector('.vl-topk');
+  const now = (h ? h.innerText : '') + (bars ? bars.innerHTML : '');
   if (now !== window.__last) { window.__last = now; window.__t.head.push(performance.now()); }
 }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
 """

@@ -5,9 +5,9 @@ the real model; no browser, no websocket), its canvas replaced by one that adds 
 drawing on every run, as a student does. After a few warm-up strokes it times `--strokes` runs
 (wall time per stroke), then profiles as many again (cProfile) and splits each run's time among
 the parts of the script: drawing the strokes, preprocessing, the model's prediction, the CAM, the
-heat-map overlays, sending the images (encoding them for the browser), the bar chart (plotly),
+heat-map overlays, sending the images (encoding them for the browser), the probability bars,
 the download buttons, and the rest (Streamlit itself, the page's other code). It also prints the
-size of what one stroke's run sends (the deltas' protobufs), the bar chart's share, and how big
+size of what one stroke's run sends (the deltas' protobufs), the bars' share, and how big
 the canvas's value is. Profiling slows the code it watches, unevenly: read the split as shares,
 and the wall time (taken without the profiler) as the figure. Prints figures only.
 """
@@ -38,7 +38,7 @@ PARTS = [
     ("CAM", [("ui/loaders.py", "explanation")]),
     ("heat-map overlays", [("vision/heatmaps.py", "overlay_heatmap")]),
     ("images to the browser (st.image)", [("streamlit/elements/image.py", "image")]),
-    ("bar chart (plotly)", [("ui/widgets.py", "show_top_k")]),
+    ("probability bars", [("ui/widgets.py", "show_top_k")]),
     ("download buttons", [("ui/downloads.py", "heatmap_downloads")]),
 ]
 
@@ -72,7 +72,7 @@ class GrowingCanvas:
 
 
 def sent_bytes(at) -> tuple[int, int]:
-    """The size of the elements one run produced (their protobufs), and of its plotly charts."""
+    """The size of the elements one run produced (their protobufs), and of its probability bars."""
     total = charts = 0
     stack = [at._tree]
     while stack:
@@ -80,7 +80,7 @@ def sent_bytes(at) -> tuple[int, int]:
         proto = getattr(node, "proto", None)
         if proto is not None and hasattr(proto, "ByteSize"):
             size = proto.ByteSize()
-            if getattr(node, "type", "") == "plotly_chart":
+            if "vl-topk" in getattr(proto, "body", ""):
                 charts += size
             if not getattr(node, "children", None):
                 total += size
@@ -179,7 +179,7 @@ def main() -> None:
     if args.top:
         pstats.Stats(last).sort_stats("cumulative").print_stats(args.top)
     print(f"  elements of one run: {total_bytes / 1024:.1f} KiB of protobuf "
-          f"(plotly charts {chart_bytes / 1024:.1f} KiB); canvas value after {fake.count} strokes: "
+          f"(the probability bars {chart_bytes / 1024:.1f} KiB); canvas value after {fake.count} strokes: "
           f"{len(value) / 1024:.1f} KiB of JSON")
 
 

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
+from bars import BROWSER_BARS
 from browser_support import CANVAS, draw_stroke, running_app, touch_stroke, wait_until_idle
 from vision.strokes import render_strokes
 
@@ -50,21 +51,22 @@ def tool(page, name: str):
     return page.locator(".drawing-wrap").first.get_by_role("button", name=name, exact=True)
 
 
+# the guess as the page shows it: the top-1 heading and the bars' probabilities
+SHOWN = ("((h) => (h ? h.innerText : '') + '|' + " + BROWSER_BARS
+         + ")(document.querySelector('.st-key-top1 h3'))")
+RESULTS = "() => " + SHOWN
+
+
 def results(page) -> str:
     """The guess as the page shows it now: the top-1 heading and the bars' probabilities. Every
     new drawing changes the probabilities, so a change means a fresh result."""
-    return page.evaluate(
-        "() => { const h = document.querySelector('.st-key-top1 h3');"
-        " const p = document.querySelector('.js-plotly-plot');"
-        " return (h ? h.innerText : '') + '|' + JSON.stringify(p && p.data ? p.data[0].x : null); }")
+    return page.evaluate(RESULTS)
 
 
 def wait_for_new_results(page, before: str) -> str:
     page.wait_for_function(
-        """before => { const h = document.querySelector('.st-key-top1 h3');
-             const p = document.querySelector('.js-plotly-plot');
-             const now = (h ? h.innerText : '') + '|' + JSON.stringify(p && p.data ? p.data[0].x : null);
-             return now !== before && !now.startsWith('Draw something') && !now.endsWith('|null'); }""",
+        f"""before => {{ const now = {SHOWN};
+             return now !== before && !now.startsWith('Draw something') && !now.endsWith('|'); }}""",
         arg=before, timeout=SLOW)
     wait_until_idle(page)
     return results(page)
@@ -186,9 +188,8 @@ def test_the_toolbar_is_always_shown_and_undo_and_clear_work(browser, app_url):
         page.wait_for_function("() => document.querySelector('.st-key-top1 h3') && "
                                "document.querySelector('.st-key-top1 h3').innerText !== ''")
         wait_until_idle(page)
-        page.wait_for_function(f"() => (document.querySelector('.st-key-top1 h3').innerText + '|' + "
-                               f"JSON.stringify(document.querySelector('.js-plotly-plot').data[0].x)) "
-                               f"=== {after_circle!r}", timeout=SLOW)  # the circle's guess again
+        page.wait_for_function(f"() => {SHOWN} === {after_circle!r}",
+                               timeout=SLOW)  # the circle's guess again
         assert len(browser_strokes(canvas)["strokes"]) == 1
         tool(page, "Clear").click()
         page.wait_for_function("() => document.querySelector('.st-key-top1 h3')"

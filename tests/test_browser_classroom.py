@@ -167,7 +167,7 @@ def test_play_send_and_see_it_on_the_class_board(browser, classroom):
         # or the clock ran out): one check sees which, as either can follow the other at any time
         state = play.wait_for_function(
             "() => document.querySelector('.st-key-play_verdict') ? 'over'"
-            " : document.querySelector('.js-plotly-plot .main-svg') ? 'bars' : null",
+            " : document.querySelector('.vl-topk .vl-bar') ? 'bars' : null",
             timeout=SLOW).json_value()
         if state == "bars":
             screenshot(play, "play")
@@ -199,6 +199,9 @@ def test_play_send_and_see_it_on_the_class_board(browser, classroom):
 
         n = len(DOODLE_CLASSES)
         a, g = DOODLE_CLASSES.index(prompt), DOODLE_CLASSES.index(guess)
+        # one chart: while a refresh replaces it, the old one can stay on the page a moment
+        wall.wait_for_function("() => document.querySelectorAll("
+                               "'.st-key-board_matrix .js-plotly-plot').length === 1", timeout=SLOW)
         cells = wall.locator(".st-key-board_matrix .js-plotly-plot g.scatterlayer g.trace g.points path")
         cells.first.wait_for(state="attached", timeout=SLOW)
         assert cells.count() == n * n
@@ -283,7 +286,9 @@ def test_presenter_view_on_a_projector(browser, classroom):
         size = page.evaluate("() => parseFloat(getComputedStyle("
                              "document.querySelector('.st-key-play_guess h3')).fontSize)")
         assert size >= 60  # readable from the back of a room
-        page.locator(".js-plotly-plot .main-svg").first.wait_for(state="attached", timeout=SLOW)
+        bar = page.locator(".vl-topk .vl-bar").first
+        bar.wait_for(state="attached", timeout=SLOW)
+        assert bar.bounding_box()["height"] >= 28  # the bars grow with the page's text
         qr = page.locator(".st-key-presenter_qr img").bounding_box()
         assert qr["y"] + qr["height"] <= 1080  # the QR code on the projected screen
         page.wait_for_timeout(800)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -22,8 +23,10 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 import drawn_shapes
+from bars import bar_blocks, bar_labels
 from test_pages_explore import FakeCanvas, drawn
 from ui import classroom, presenter, widgets
+from ui.charts import ACCENT
 from vision import registry
 from vision.board import Board, NewDrawing, SendLimiter
 from vision.data import DOODLE_CLASSES
@@ -155,17 +158,28 @@ def test_the_qr_code_reads_back_as_the_address():
     assert cv2.QRCodeDetector().detectAndDecode(picture)[0] == address
 
 
-def test_presenter_bars_are_drawn_larger():
-    from ui.charts import top_k_bars
+def test_presenter_figures_are_drawn_larger():
+    from ui.charts import confusion_figure
 
-    figure = top_k_bars(["moon", "apple", "eye"], np.array([0.7, 0.2, 0.1]))
-    small = figure.layout.height
+    figure = confusion_figure(np.eye(3, dtype=int), ["moon", "apple", "eye"])
+    assert presenter.figure(figure).layout.font.size is None  # not presenting: as it was
     st.session_state[presenter.KEY] = True  # (outside a page: the bare session state)
     try:
         big = presenter.figure(figure)
     finally:
         del st.session_state[presenter.KEY]
-    assert big.layout.font.size == presenter.FIGURE_FONT and big.layout.height > small
+    assert big.layout.font.size == presenter.FIGURE_FONT
+
+
+def test_probability_bars_are_sized_in_rem_so_the_presenter_view_enlarges_them():
+    from ui.charts import top_k_bars
+
+    bars = top_k_bars(["moon", "apple", "eye"], np.array([0.7, 0.2, 0.1]))
+    assert "px" not in bars and "font-size:.9rem" in bars  # the root font the presenter view scales
+    assert re.findall(r'data-label="(\w+)" data-p="([0-9.]+)"', bars) == [
+        ("moon", "0.700000"), ("apple", "0.200000"), ("eye", "0.100000")]
+    assert re.findall(r"width:([0-9.]+)%", bars) == ["70.00", "20.00", "10.00"]
+    assert f".vl-topk>.vl-bar:nth-child(2) i{{background:{ACCENT}}}" in bars  # the top bar
 
 
 # ---------------------------------------------------------------- Play
@@ -190,7 +204,7 @@ def test_the_network_guesses_and_stops_the_round_when_sure_twice(monkeypatch):
     assert "Oh, I know, it's moon!" in texts(at.subheader)  # sure once: the round goes on
     game = at.session_state["play_game"]
     assert game.playing and len(game.current.guesses) == 1
-    bars = json.loads(at.get("plotly_chart")[0].proto.spec)["data"][0]["y"][::-1]
+    bars = bar_labels(at)
     assert bars[0] == "moon" and len(bars) == 3
 
     clock.now += 3
@@ -250,8 +264,8 @@ def test_the_timer_ends_the_round_and_the_end_screen_explains_the_misses(monkeyp
     assert any(m.startswith("It thought it was **moon**") and second in m for m in markdown)
     assert texts(at.caption).count("Nothing was drawn.") == 4
     # the top-3 bars of the missed round: moon first, then the prompt
-    bars = [json.loads(c.proto.spec)["data"][0]["y"][::-1] for c in at.get("plotly_chart")]
-    assert bars == [[b[0], *b[1:]] for b in bars] and bars[-1][0] == "moon" and len(bars[-1]) == 3
+    bars = [[label for label, _ in block] for block in bar_blocks(at)]
+    assert bars and bars[-1][0] == "moon" and len(bars[-1]) == 3
 
     at.button(key="play_again").click().run()  # replay
     ok(at)

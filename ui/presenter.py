@@ -1,8 +1,8 @@
 """Presenter view: text, guesses and bars large enough to read from the back of a room (a
 1920x1080 projector), and a QR code of the app's address so that students join from their phones.
 
-Streamlit sizes its text in rem, so the view scales the root font size; Plotly figures are drawn
-in pixels and are enlarged by `figure()`.
+Streamlit sizes its text in rem, and so do the probability bars (`ui.charts.top_k_bars`): the view
+scales the root font size. Plotly figures are drawn in pixels and are enlarged by `figure()`.
 """
 
 from __future__ import annotations
@@ -35,13 +35,10 @@ def presenting() -> bool:
     return bool(st.session_state.get(KEY, False))
 
 
-def figure(fig, bar_height: int = 64):
+def figure(fig):
     """A Plotly figure readable from the back of the room (unchanged when not presenting)."""
-    if not presenting():
-        return fig
-    bars = sum(len(getattr(trace, "y", None) or ()) for trace in fig.data if trace.type == "bar")
-    fig.update_layout(font=dict(size=FIGURE_FONT), height=80 + bar_height * bars if bars else None)
-    fig.update_traces(textfont_size=FIGURE_FONT, selector=dict(type="bar"))
+    if presenting():
+        fig.update_layout(font=dict(size=FIGURE_FONT))
     return fig
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import streamlit as st
 
-from ui import loaders, presenter
+from ui import loaders
 from ui.canvas import strokes_canvas
 from ui.charts import top_k_bars
 from vision.errors import EmptyCanvasError, VisionLabError
@@ -292,8 +292,7 @@ def show_top_k(labels: Sequence[str], probabilities: np.ndarray, key: str,
             "Classes shown", 1, count, min(5, count), key=key,
             help="Slide to the right to see the probability of every class.")
     order = np.argsort(-probabilities, kind="stable")[:k]
-    figure = presenter.figure(top_k_bars([labels[i] for i in order], probabilities[order]))
-    st.plotly_chart(figure, key=f"{key}_chart", config={"displayModeBar": False})
+    st.html(top_k_bars([labels[i] for i in order], probabilities[order]))
 
 
 def class_choice(labels: Sequence[str], probabilities: np.ndarray, key: str, signature: str,
