@@ -15,6 +15,11 @@ BROWSER_BARS = ("(() => { const b = document.querySelector('.vl-topk'); return b
                 "b.querySelectorAll('.vl-bar')).map(e => e.dataset.label + ' ' + e.dataset.p)"
                 ".join(',') : ''; })()")
 
+# In a browser: the guess as the page shows it, the top-1 heading and the first block of bars. Every
+# new drawing changes the probabilities, so a change means a fresh result, not text left over.
+BROWSER_SHOWN = ("((h) => (h ? h.innerText : '') + '|' + " + BROWSER_BARS
+                 + ")(document.querySelector('.st-key-top1 h3'))")
+
 
 def bar_blocks(at: AppTest) -> list[list[tuple[str, float]]]:
     """Each block of probability bars on the page, in page order: [(label, probability), ...]

@@ -7,7 +7,7 @@ Each drawing's strokes are recovered as its centre lines (vision.sketches.centre
 with the mouse, one stroke per polyline, on a fresh page, with the default (medium) pen. After the
 last stroke the page's answer is read: the top-1 heading, or the best guess under "I'm not sure
 yet". Also prints how long the page takes to show a new guess after a stroke ends (the latency a
-live guess during a stroke would need to beat).
+live guess during a stroke would need to beat): the heading or the bars' probabilities change.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bars import BROWSER_SHOWN  # noqa: E402
 from browser_support import CHROMIUM, CHROMIUM_ARGS, draw_stroke, start_server, wait_until_idle  # noqa: E402
 from vision import data  # noqa: E402
 from vision.sketches import centre_lines  # noqa: E402
@@ -53,15 +54,14 @@ def replay(page, url: str, lines: list[np.ndarray]) -> tuple[str, bool, list[flo
     lines = [l for l in lines if len(l) > 1 and np.linalg.norm(np.diff(l, axis=0), axis=1).sum() >= 1.5]
     for line in lines:
         points = [(float(MARGIN + (x + 0.5) * scale), float(MARGIN + (y + 0.5) * scale)) for x, y in line]
-        before = page.locator(".st-key-top1 h3").first.inner_text()
+        before = page.evaluate(f"() => {BROWSER_SHOWN}")
         draw_stroke(page, box, points)
         start = time.perf_counter()
-        try:
-            page.wait_for_function(
-                "(before) => { const h = document.querySelector('.st-key-top1 h3'); "
-                "return h && h.innerText !== before; }", arg=before, timeout=3_000)
+        try:  # every stroke changes the probabilities: a change is the stroke's own answer
+            page.wait_for_function(f"(before) => {BROWSER_SHOWN} !== before",
+                                   arg=before, timeout=15_000)
             latencies.append(time.perf_counter() - start)
-        except Exception:  # the same answer as before the stroke: no change to wait for
+        except Exception:  # a stroke too short to change anything: no change to wait for
             pass
         wait_until_idle(page)
     page.wait_for_timeout(700)

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from bars import BROWSER_BARS
+from bars import BROWSER_SHOWN
 from browser_support import CANVAS, draw_stroke, running_app, touch_stroke, wait_until_idle
 from vision.strokes import render_strokes
 
@@ -51,10 +51,7 @@ def tool(page, name: str):
     return page.locator(".drawing-wrap").first.get_by_role("button", name=name, exact=True)
 
 
-# the guess as the page shows it: the top-1 heading and the bars' probabilities
-SHOWN = ("((h) => (h ? h.innerText : '') + '|' + " + BROWSER_BARS
-         + ")(document.querySelector('.st-key-top1 h3'))")
-RESULTS = "() => " + SHOWN
+RESULTS = "() => " + BROWSER_SHOWN
 
 
 def results(page) -> str:
@@ -65,7 +62,7 @@ def results(page) -> str:
 
 def wait_for_new_results(page, before: str) -> str:
     page.wait_for_function(
-        f"""before => {{ const now = {SHOWN};
+        f"""before => {{ const now = {BROWSER_SHOWN};
              return now !== before && !now.startsWith('Draw something') && !now.endsWith('|'); }}""",
         arg=before, timeout=SLOW)
     wait_until_idle(page)
@@ -188,7 +185,7 @@ def test_the_toolbar_is_always_shown_and_undo_and_clear_work(browser, app_url):
         page.wait_for_function("() => document.querySelector('.st-key-top1 h3') && "
                                "document.querySelector('.st-key-top1 h3').innerText !== ''")
         wait_until_idle(page)
-        page.wait_for_function(f"() => {SHOWN} === {after_circle!r}",
+        page.wait_for_function(f"() => {BROWSER_SHOWN} === {after_circle!r}",
                                timeout=SLOW)  # the circle's guess again
         assert len(browser_strokes(canvas)["strokes"]) == 1
         tool(page, "Clear").click()
