@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from ui import downloads, loaders, teach, widgets
+from ui.charts import inline_picture
 from vision.calibration import is_unsure
 from vision.errors import DrawingTooSmallError, EmptyCanvasError, VisionLabError
 from vision.heatmaps import enlarge, fit_for_display, overlay_heatmap
@@ -61,14 +62,15 @@ def show_results(spec, rgba: np.ndarray | None, uploaded: bool = False) -> None:
     alpha = widgets.opacity("doodle_opacity")
     seen, drawn = st.columns(2)
     overlay = overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha)  # drawn once
-    seen.image(overlay, caption=f"Where it looked for {spec.labels[top]}, on the 28x28 input",
-               width="stretch")
+    # inline: these two pictures change on every stroke (ui.charts.inline_picture)
+    seen.image(inline_picture(overlay), caption=f"Where it looked for {spec.labels[top]}, on the "
+               "28x28 input", width="stretch")
     downloads.heatmap_downloads(overlay, spec.labels, probabilities, "doodle_download",
                                 f"doodle_{spec.labels[top]}")
     crop = next((step.image for step in prepared.steps if step.name == "cropped"), None)
     if crop is not None:
         heat = prepared.heatmap_on_crop(explanation.heatmap, crop.shape[:2])
-        drawn.image(overlay_heatmap(fit_for_display(255 - crop, BIG), heat, alpha),
+        drawn.image(inline_picture(overlay_heatmap(fit_for_display(255 - crop, BIG), heat, alpha)),
                     caption="The same map over your drawing", width="stretch")
     # Drawn only while open: five more pictures on every stroke are a good part of a stroke's
     # cost on the server (python -m tests.stroke_profile), and a class draws many strokes.

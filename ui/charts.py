@@ -5,10 +5,12 @@ from `vision`."""
 
 from __future__ import annotations
 
+import base64
 import html
 from collections.abc import Sequence
 from typing import Any
 
+import cv2
 import numpy as np
 import plotly.graph_objects as go
 
@@ -59,6 +61,20 @@ _TOP_K_STYLE = (
 
 # ---------------------------------------------------------------- pictures for st.image
 PAD_GREY = (128, 128, 128)  # grid lines between feature maps: visible in light and dark themes
+
+
+def inline_picture(image: np.ndarray, quality: int = 85) -> str:
+    """An RGB or grey uint8 picture as a JPEG `data:` URL for `st.image`. The picture then travels
+    inside the page's message: no file kept in Streamlit's media store and no request of its own
+    (the pictures that change on every doodle stroke cost two HTTP requests a stroke, and the
+    browser showed them a round trip after the guess)."""
+    pixels = as_uint8(image)
+    if pixels.ndim == 3 and pixels.shape[2] == 3:
+        pixels = pixels[..., ::-1]  # OpenCV writes BGR
+    ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(pixels), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("this picture cannot be encoded as JPEG")
+    return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
 
 
 def thumbnail(image: np.ndarray, side: int = 84) -> np.ndarray:
