@@ -111,11 +111,25 @@ def test_a_taught_house_is_recognised_and_the_old_classes_survive():
           f"(taught in {taught.seconds:.1f} s)")
     assert recall >= 0.8
     assert after >= before - 0.02
-    # CAM for the new class lights up the drawing, not the empty background
-    house = held_back[0][..., None]
-    heatmap = CAM(taught.model, teach.CAM_LAYER)(house, taught.new_index)
-    ink = house[..., 0] > 60
-    assert heatmap.max() == pytest.approx(1.0) and heatmap[ink].mean() > 1.3 * heatmap[~ink].mean()
+    # CAM for the new class lights up the drawing, not the empty background: over the held-back
+    # houses (one house alone says little: its 7x7 map is coarse), the map is warmer on the lines
+    # than off them, and its peak lies on or next to a line in most of them
+    cam = CAM(taught.model, teach.CAM_LAYER)
+    warmer, peaks = [], []
+    for house in held_back:
+        heatmap = cam(house[..., None], taught.new_index)
+        ink = house > 60
+        near = np.zeros_like(ink)
+        rows, cols = np.nonzero(ink)
+        for dy in range(-2, 3):
+            for dx in range(-2, 3):
+                near[np.clip(rows + dy, 0, 27), np.clip(cols + dx, 0, 27)] = True
+        assert heatmap.max() == pytest.approx(1.0)
+        warmer.append(heatmap[ink].mean() / heatmap[~ink].mean())
+        peaks.append(near.flat[np.argmax(heatmap)])
+    print(f"CAM of the new class: on the lines / off them {np.mean(warmer):.2f} (mean of "
+          f"{len(warmer)} houses); peak next to a line in {np.mean(peaks):.0%}")
+    assert np.mean(warmer) > 1.0 and np.mean(peaks) > 0.5
 
 
 @pytest.mark.weights
