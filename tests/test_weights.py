@@ -15,9 +15,9 @@ from vision.train import load_training_data
 
 TARGETS = {
     "fashion_mlp": 0.890,
-    "fashion_cnn": 0.915,  # retrained for real photos (issue 10): 0.9167, was 0.9266
-    "fashion_deep": 0.935,  # retrained for real photos (issue 10): 0.9394, was 0.9470
-    "doodle_cnn": 0.955,  # 0.9576 after the 20-epoch retrain with the fifth conv (issue 9)
+    "fashion_cnn": 0.920,  # retrained for real photos (issue 10): 0.9236, was 0.9266
+    "fashion_deep": 0.935,  # retrained for real photos (issue 10): 0.9393, was 0.9470
+    "doodle_cnn": 0.958,  # 0.9607: five convs, one augmented sketch per drawing, 30 epochs (issue 9)
     "flowers_mobilenet": 0.920,
     "flowers_scratch": 0.700,
 }
@@ -129,7 +129,7 @@ def test_shipped_novelty_profile_passes_clothes_and_flags_doodles(name, doodles_
                                                                  test_splits):
     """The Fashion page's "unlike anything it was trained on": about 1% of the Fashion-MNIST test
     split (the profile's 0.99 quantile on the training images), and most Quick, Draw! doodles,
-    which are not clothes at all (measured 1.1 / 1.2 / 0.3% and 24% / 79% / 66%)."""
+    which are not clothes at all (measured 1.1 / 1.0 / 0.4% and 24% / 81% / 84%)."""
     from vision import novelty
 
     profile = novelty.load(name)
