@@ -24,10 +24,16 @@ def test_training_writes_model_metrics_and_eval_file(name, tmp_path):
     written = json.loads((tmp_path / f"{name}.json").read_text())
     assert written == json.loads(json.dumps(document))
     assert written["dataset"] == spec.dataset and written["classes"] == list(spec.labels)
-    # Fashion recipes add the clothing_photos/train photos (48 of them here), each in
-    # `photo_copies` views, to the training split only.
-    photos = 48 * train.RECIPES[name].photo_copies
-    assert written["split_sizes"] == {"train": 48 + photos, "val": 48, "test": 48}
+    # Fashion recipes add photo-like copies of a seeded share of the 48 training images, and the
+    # clothing_photos/train photos (48 of them here), each in `photo_copies` views, to the
+    # training split only.
+    recipe = train.RECIPES[name]
+    photos = 48 * recipe.photo_copies
+    copies = 0
+    if recipe.photo_like_fraction:
+        copies = int(np.sum(np.random.default_rng(train.SEED).random(48) < recipe.photo_like_fraction))
+        assert copies > 0
+    assert written["split_sizes"] == {"train": 48 + copies + photos, "val": 48, "test": 48}
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         assert len(written["history"][key]) >= 1
     matrix = np.array(written["test"]["confusion_matrix"])

@@ -1,7 +1,7 @@
 """The pictures the pages draw: probability bars (HTML), Plotly figures (training curves, the
 confusion matrix, the mistakes map, occlusion and rotation charts, the walk-through's grids),
-reading the clicks on them, and arrays for `st.image` (thumbnails, colour scales). Drawing only: data comes
-from `vision`."""
+reading the clicks on them, and pictures for `st.image` (thumbnails, colour scales, inline JPEGs).
+Drawing only: data comes from `vision`."""
 
 from __future__ import annotations
 
