@@ -47,8 +47,9 @@ class Recipe:
     balance_classes: bool = False  # weight the loss so that rare classes count as much as common
     transfer: bool = False  # a frozen pretrained backbone: cached features, then fine-tuning
     # Fashion models that expect photos (vision.photo_augment): photo-like versions of this part
-    # of the Fashion-MNIST training images, added beside them, and each clothing_photos/train photo, made by the app's own
-    # path, added this many times (itself and photo-like variants). Test images stay untouched.
+    # of the Fashion-MNIST training images, added beside them, and each clothing_photos/train
+    # photo, made by the app's own path, added this many times (itself and photo-like variants).
+    # Test images stay untouched.
     photo_like_fraction: float = 0.0
     photo_copies: int = 0
     augmented_copies: int = 0  # doodles: random sketches of each drawing through the upload path
