@@ -203,7 +203,10 @@ def _samples_version(dataset: str) -> float:
 
 # Per-image results, cached as data so that moving a slider (opacity, k, colour scale) reruns the
 # page without running the network again. Keyed by the model's name and the model-ready input.
-@st.cache_data(show_spinner="Looking at the image...", max_entries=64)
+# No spinner: a cached call's spinner starts a timer thread and sends a message on every call (the
+# Doodle makes two calls a stroke), to show text only after 0.5 s, which these calls never take
+# (the largest, MobileNet with Grad-CAM, takes about 0.1 s); loading a model keeps its spinner.
+@st.cache_data(show_spinner=False, max_entries=64)
 def probabilities(name: str, model_input: np.ndarray) -> np.ndarray:
     """Class probabilities of one model-ready image for a registered model."""
     return predictor(name).probabilities(model_input)
@@ -224,7 +227,7 @@ def unfamiliar(name: str, model_input: np.ndarray) -> bool | None:
     return bool(profile.unfamiliar(predictor(name).embeddings(model_input[None])[0]))
 
 
-@st.cache_data(show_spinner="Computing the heat map...", max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=64)
 def explanation(name: str, model_input: np.ndarray, class_index: int, layer: str | None = None,
                 against: int | None = None):
     """The heat map of one model-ready image for one class: CAM / Grad-CAM on `layer`, or on the
