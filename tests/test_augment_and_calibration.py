@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from vision.augment import augmented_doodles, elastic, views_per_class
+from vision.augment import augmented_doodles, elastic
 from vision.calibration import calibrate, fit_temperature, fold_temperature, is_unsure, softmax, \
     unsure_threshold
 from vision.sketches import Pen, centre_lines, render, thin_mask
@@ -53,21 +53,6 @@ def test_augmentation_is_seeded_and_outliers_have_a_uniform_target():
     outliers = targets[2 * len(x):]
     assert len(outliers) >= 1 and np.allclose(outliers, 1 / 3)
     assert np.allclose(targets.sum(axis=1), 1)
-
-
-def test_rarer_classes_get_more_views_in_proportion():
-    x = np.stack([ring28(r) for r in (6, 8, 10, 12)] * 4)
-    y = np.array([0] * 12 + [1] * 4)  # class 1 has a third of class 0's drawings
-    assert list(views_per_class(y, 2, copies=1, balance=False)) == [1, 1]
-    assert list(views_per_class(y, 2, copies=1, balance=True)) == [1, 3]
-    images, targets = augmented_doodles(x, y, num_classes=2, copies=1, seed=5,
-                                        log=lambda *_: None, balance=True)
-    labelled = targets.max(axis=1) > 0.5
-    # each class-0 drawing once clean and once as a sketch; each class-1 drawing once and three times
-    assert list(np.bincount(targets[labelled].argmax(1))) == [12 * 2, 4 * 4]
-    plain = augmented_doodles(x, y, num_classes=2, copies=1, seed=5, log=lambda *_: None)
-    # the first round of views is the unbalanced set's, drawn from the same seed
-    assert np.array_equal(images[:2 * len(x)], plain[0][:2 * len(x)])
 
 
 def test_elastic_distortion_moves_pixels_but_keeps_the_drawing():

@@ -131,35 +131,20 @@ def outlier(rng: np.random.Generator) -> np.ndarray | None:
         return None
 
 
-def views_per_class(y: np.ndarray, num_classes: int, copies: int, balance: bool) -> np.ndarray:
-    """How many augmented views each class's drawings get: `copies`, or with `balance`, more for
-    rarer classes in proportion (a class with a third of the drawings gets three times the views),
-    so that they are learnt from varied sketches rather than from a heavier loss alone."""
-    views = np.full(num_classes, copies)
-    if balance and copies:
-        counts = np.maximum(np.bincount(y, minlength=num_classes), 1)
-        views = np.maximum(copies, np.rint(copies * counts.max() / counts)).astype(int)
-    return views
-
-
 def augmented_doodles(x: np.ndarray, y: np.ndarray, num_classes: int, copies: int = 2,
-                      seed: int = 0, log=print, balance: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """The training drawings, `copies` augmented views of each (more for rarer classes with
-    `balance`, see `views_per_class`) and the outliers: images (M, 28, 28) uint8 and soft targets
-    (M, num_classes) float32 (one-hot; uniform for outliers)."""
+                      seed: int = 0, log=print) -> tuple[np.ndarray, np.ndarray]:
+    """The training drawings, `copies` augmented views of each and the outliers: images
+    (M, 28, 28) uint8 and soft targets (M, num_classes) float32 (one-hot; uniform for outliers)."""
     rng = np.random.default_rng(seed)
     start = time.time()
     images, targets = [x], [np.eye(num_classes, dtype=np.float32)[y]]
     lines = [centre_lines(image) for image in x]
     log(f"  centre lines of {len(x)} drawings in {time.time() - start:.0f}s")
-    views = views_per_class(y, num_classes, copies, balance)
-    rounds = int(views.max()) if len(views) else 0
-    for copy in range(rounds):
-        # the first round takes every drawing; later ones only the classes owed more views
-        chosen = np.flatnonzero(views[y] > copy)
-        images.append(np.stack([upload_view(lines[i], x[i], rng) if lines[i] else x[i] for i in chosen]))
-        targets.append(targets[0][chosen])
-        log(f"  augmented views, round {copy + 1}/{rounds}: {len(chosen)} ({time.time() - start:.0f}s)")
+    for copy in range(copies):
+        views = np.stack([upload_view(l, image, rng) if l else image for l, image in zip(lines, x)])
+        images.append(views)
+        targets.append(targets[0])
+        log(f"  augmented copy {copy + 1}/{copies} ({time.time() - start:.0f}s)")
     marks = [m for m in (outlier(rng) for _ in range(int(OUTLIER_FRACTION * len(x)))) if m is not None]
     images.append(np.stack(marks))
     targets.append(np.full((len(marks), num_classes), 1 / num_classes, np.float32))
@@ -174,8 +159,7 @@ def cache_dir() -> Path:
 
 
 def cached_augmented_doodles(x: np.ndarray, y: np.ndarray, num_classes: int, copies: int = 2,
-                             seed: int = 0, log=print,
-                             balance: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                             seed: int = 0, log=print) -> tuple[np.ndarray, np.ndarray]:
     """`augmented_doodles`, kept on disk under a key made of the drawings, the settings and the
     code that makes them: a second training run skips the minutes of rendering, and gets the
     very same arrays."""
@@ -184,13 +168,13 @@ def cached_augmented_doodles(x: np.ndarray, y: np.ndarray, num_classes: int, cop
         key.update((Path(__file__).parent / module).read_bytes())
     key.update(np.ascontiguousarray(x).tobytes())
     key.update(np.ascontiguousarray(y).tobytes())
-    key.update(f"{num_classes} {copies} {seed} {balance}".encode())
+    key.update(f"{num_classes} {copies} {seed}".encode())
     path = cache_dir() / f"doodles_augmented_{key.hexdigest()[:16]}.npz"
     if path.is_file():
         with np.load(path) as cached:
             log(f"  augmented drawings read from {path}")
             return cached["images"], cached["targets"]
-    images, targets = augmented_doodles(x, y, num_classes, copies, seed, log, balance)
+    images, targets = augmented_doodles(x, y, num_classes, copies, seed, log)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, images=images, targets=targets)
     return images, targets
