@@ -63,3 +63,17 @@ def test_two_sessions_drawing_for_20_seconds_lose_no_stroke(capsys):
     assert results.count("error") == results.count("timeout") == 0, level.details
     assert results.count("lost") == 0, level.details
     assert level.server_cpu is not None and level.server_cpu > 0  # the server's CPU was read
+
+
+def test_the_server_runs_no_full_garbage_collection_after_every_run():
+    """Streamlit's postScriptGC (a full gc.collect after each script run) is what made the CPU
+    per stroke climb with the number of sessions (README, Load test); the app's config turns it
+    off, and Streamlit reads it from there."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", (
+        "from streamlit import config; config.get_config_options(force_reparse=True); "
+        "print(config.get_option('runner.postScriptGC'))")], capture_output=True, text=True,
+        check=True, cwd=load.ROOT).stdout
+    assert out.split()[-1] == "False"

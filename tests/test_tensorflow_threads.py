@@ -73,3 +73,15 @@ def test_the_cgroup_v1_quota_is_read_and_no_cgroup_means_no_quota(tmp_path):
     assert tensorflow_threads.cgroup_cpu_quota(tmp_path) == 3.0
     (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
     assert tensorflow_threads.cgroup_cpu_quota(tmp_path) is None
+
+
+OPENCV_PROBE = "import ui.loaders, cv2; print(cv2.getNumThreads())"
+
+
+@pytest.mark.parametrize("env, expected", [({}, 1), ({"OPENCV_FOR_THREADS_NUM": "3"}, 3)])
+def test_the_app_s_loaders_give_opencv_one_thread_unless_its_variable_says(env, expected):
+    clean = {k: v for k, v in os.environ.items() if k != tensorflow_threads.OPENCV_ENV}
+    out = subprocess.run([sys.executable, "-c", OPENCV_PROBE],
+                         env={**clean, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+                         capture_output=True, text=True, check=True).stdout
+    assert int(out.split()[-1]) == expected

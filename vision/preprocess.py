@@ -426,19 +426,22 @@ def _darkness(image: np.ndarray) -> tuple[np.ndarray, bool, float]:
     if image.ndim == 3 and image.shape[2] > 1 and all(
             np.array_equal(image[..., 0], image[..., c]) for c in range(1, image.shape[2])):
         image = image[..., 0]  # grey (the canvas): one channel gives the same, a third of the work
-    channels = image.astype(np.float32)
-    if channels.ndim == 2:
-        channels = channels[..., None]
-    if np.median(_border(channels.min(axis=2))) < 110:
-        channels = 255 - channels  # light strokes on a dark sheet
-    lightest = channels.min(axis=2)
+    # The paper's level and flatness are read on uint8 pixels (the same integers as floats, at a
+    # fraction of the cost: this runs on every stroke); the darkness itself is float.
+    pixels = np.asarray(image, np.uint8)
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    lightest = pixels.min(axis=2)
+    if np.median(_border(lightest)) < 110:
+        pixels, lightest = 255 - pixels, 255 - pixels.max(axis=2)  # light strokes on a dark sheet
+    channels = pixels.astype(np.float32)
     level = _mode(lightest, lightest=110)  # the paper is light (dark sheets are inverted first)
     flat = _is_flat(lightest, level)
     if flat:  # one paper level (a canvas, a paint program): nothing to estimate, evenly lit
         if channels.shape[2] == 1:
-            darkness = 1 - lightest / max(level, 1.0)
+            darkness = 1 - channels[..., 0] / max(level, 1.0)
         else:  # each channel against its own paper level: a pale coloured page is still paper
-            levels = np.array([_mode(channels[..., c], lightest=110)
+            levels = np.array([_mode(pixels[..., c], lightest=110)
                                for c in range(channels.shape[2])], np.float32)
             darkness = (1 - channels / np.maximum(levels, 1.0)).max(axis=2)
         return np.clip(darkness, 0, 1), True, 1.0
@@ -463,8 +466,11 @@ def _paper(channel: np.ndarray) -> np.ndarray:
 
 
 def _mode(channel: np.ndarray, lightest: int = 0) -> float:
-    """The most common grey level of a (float) channel, among the levels >= `lightest`."""
-    counts = np.bincount(np.clip(np.rint(channel), 0, 255).astype(np.int64).ravel(), minlength=256)
+    """The most common grey level of a channel (uint8, or float 0-255), among the levels >=
+    `lightest`."""
+    if channel.dtype != np.uint8:
+        channel = np.clip(np.rint(channel), 0, 255).astype(np.uint8)
+    counts = cv2.calcHist([np.ascontiguousarray(channel)], [0], None, [256], [0, 256]).ravel()
     return float(lightest + np.argmax(counts[lightest:]))
 
 
@@ -472,6 +478,11 @@ def _is_flat(channel: np.ndarray, level: float) -> bool:
     """Whether the paper is one exact light level (`level`, the channel's lightest common grey),
     as on a canvas or in a paint program: then it needs no estimating. A photo's paper has
     grain: few of its pixels sit exactly at its mode."""
+    if channel.dtype == np.uint8:  # integers: "within 0.5 of the level" is "at the level"
+        low, high = max(0, int(level) - 8), min(255, int(level) + 8)
+        counts = cv2.calcHist([np.ascontiguousarray(channel)], [0], None, [256], [0, 256]).ravel()
+        near = float(counts[low:high + 1].sum())
+        return near > 0.05 * channel.size and float(counts[int(level)]) >= 0.6 * near
     near = np.abs(channel - level) <= 8
     return near.mean() > 0.05 and bool(np.mean(np.abs(channel[near] - level) < 0.5) >= 0.6)
 
