@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import drawn_shapes
+from vision import strokes
 from vision.strokes import parse_strokes, render_strokes
 
 
@@ -125,3 +126,26 @@ def test_a_canvas_of_another_size_starts_from_the_last_drawing_at_its_own_scale(
     start = asked[-1]["initial"]
     assert start["side"] == 160
     assert start["strokes"] == [{"width": 6.0, "erase": False, "points": [[50.0, 100.0], [150.0, 20.0]]}]
+
+
+@pytest.mark.parametrize("batch_pixels", [1 << 18, 64])  # 64: every run is one segment
+def test_each_pixel_s_ink_is_its_distance_to_the_whole_polyline(monkeypatch, batch_pixels):
+    """Against an independent reference: every pixel centre's distance to every segment of the
+    stroke (float64, no windows), whatever runs of segments the drawing code computes at once."""
+    monkeypatch.setattr(strokes, "_BATCH_PIXELS", batch_pixels)
+    rng = np.random.default_rng(5)
+    steps = rng.normal(0, 6, (60, 2)).cumsum(axis=0)
+    points = np.round(160 + steps + [[2.5 * i - 75, 0] for i in range(60)], 1).astype(np.float32)
+    points[10] = points[9]  # a repeated point: a segment of length 0
+    width = 9.0
+    (top, left), cover = strokes._stroke_coverage(points, width, 320)
+    ys, xs = np.mgrid[top:top + cover.shape[0], left:left + cover.shape[1]] + 0.5
+    pixel = np.stack([xs, ys], axis=-1)[..., None, :].astype(np.float64)  # (H, W, 1, 2)
+    a, b = points[:-1].astype(np.float64), points[1:].astype(np.float64)
+    ab = b - a
+    length2 = (ab ** 2).sum(axis=1)
+    t = np.clip(((pixel - a) * ab).sum(axis=-1) / np.where(length2 > 0, length2, 1), 0, 1)
+    distance = np.linalg.norm(pixel - (a + t[..., None] * ab), axis=-1).min(axis=-1)
+    expected = np.clip(width / 2 + 0.5 - distance, 0, 1)
+    assert cover.shape == expected.shape and (expected > 0.99).sum() > 1000
+    np.testing.assert_allclose(cover, expected, atol=1e-4)
