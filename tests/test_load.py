@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -69,9 +71,6 @@ def test_the_server_runs_no_full_garbage_collection_after_every_run():
     """Streamlit's postScriptGC (a full gc.collect after each script run) is what made the CPU
     per stroke climb with the number of sessions (README, Load test); the app's config turns it
     off, and Streamlit reads it from there."""
-    import subprocess
-    import sys
-
     out = subprocess.run([sys.executable, "-c", (
         "from streamlit import config; config.get_config_options(force_reparse=True); "
         "print(config.get_option('runner.postScriptGC'))")], capture_output=True, text=True,

@@ -128,11 +128,11 @@ def test_a_canvas_of_another_size_starts_from_the_last_drawing_at_its_own_scale(
     assert start["strokes"] == [{"width": 6.0, "erase": False, "points": [[50.0, 100.0], [150.0, 20.0]]}]
 
 
-@pytest.mark.parametrize("batch_pixels", [1 << 18, 64])  # 64: every run is one segment
-def test_each_pixel_s_ink_is_its_distance_to_the_whole_polyline(monkeypatch, batch_pixels):
+@pytest.mark.parametrize("run_segments", [16, 7, 1])  # 1: one segment at a time
+def test_each_pixel_s_ink_is_its_distance_to_the_whole_polyline(monkeypatch, run_segments):
     """Against an independent reference: every pixel centre's distance to every segment of the
     stroke (float64, no windows), whatever runs of segments the drawing code computes at once."""
-    monkeypatch.setattr(strokes, "_BATCH_PIXELS", batch_pixels)
+    monkeypatch.setattr(strokes, "_RUN_SEGMENTS", run_segments)
     rng = np.random.default_rng(5)
     steps = rng.normal(0, 6, (60, 2)).cumsum(axis=0)
     points = np.round(160 + steps + [[2.5 * i - 75, 0] for i in range(60)], 1).astype(np.float32)

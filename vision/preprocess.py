@@ -435,13 +435,14 @@ def _darkness(image: np.ndarray) -> tuple[np.ndarray, bool, float]:
     if np.median(_border(lightest)) < 110:
         pixels, lightest = 255 - pixels, 255 - pixels.max(axis=2)  # light strokes on a dark sheet
     channels = pixels.astype(np.float32)
-    level = _mode(lightest, lightest=110)  # the paper is light (dark sheets are inverted first)
-    flat = _is_flat(lightest, level)
+    counts = _histogram(lightest)
+    level = _mode(counts, lightest=110)  # the paper is light (dark sheets are inverted first)
+    flat = _is_flat(counts, level)
     if flat:  # one paper level (a canvas, a paint program): nothing to estimate, evenly lit
         if channels.shape[2] == 1:
             darkness = 1 - channels[..., 0] / max(level, 1.0)
         else:  # each channel against its own paper level: a pale coloured page is still paper
-            levels = np.array([_mode(pixels[..., c], lightest=110)
+            levels = np.array([_mode(_histogram(pixels[..., c]), lightest=110)
                                for c in range(channels.shape[2])], np.float32)
             darkness = (1 - channels / np.maximum(levels, 1.0)).max(axis=2)
         return np.clip(darkness, 0, 1), True, 1.0
@@ -465,26 +466,22 @@ def _paper(channel: np.ndarray) -> np.ndarray:
     return cv2.resize(closed, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
-def _mode(channel: np.ndarray, lightest: int = 0) -> float:
-    """The most common grey level of a channel (uint8, or float 0-255), among the levels >=
-    `lightest`."""
-    if channel.dtype != np.uint8:
-        channel = np.clip(np.rint(channel), 0, 255).astype(np.uint8)
-    counts = cv2.calcHist([np.ascontiguousarray(channel)], [0], None, [256], [0, 256]).ravel()
+def _histogram(channel: np.ndarray) -> np.ndarray:
+    """How many pixels of a uint8 channel sit at each grey level, 0-255."""
+    return np.bincount(channel.ravel(), minlength=256)
+
+
+def _mode(counts: np.ndarray, lightest: int = 0) -> float:
+    """The most common grey level of a channel's `_histogram`, among the levels >= `lightest`."""
     return float(lightest + np.argmax(counts[lightest:]))
 
 
-def _is_flat(channel: np.ndarray, level: float) -> bool:
+def _is_flat(counts: np.ndarray, level: float) -> bool:
     """Whether the paper is one exact light level (`level`, the channel's lightest common grey),
     as on a canvas or in a paint program: then it needs no estimating. A photo's paper has
-    grain: few of its pixels sit exactly at its mode."""
-    if channel.dtype == np.uint8:  # integers: "within 0.5 of the level" is "at the level"
-        low, high = max(0, int(level) - 8), min(255, int(level) + 8)
-        counts = cv2.calcHist([np.ascontiguousarray(channel)], [0], None, [256], [0, 256]).ravel()
-        near = float(counts[low:high + 1].sum())
-        return near > 0.05 * channel.size and float(counts[int(level)]) >= 0.6 * near
-    near = np.abs(channel - level) <= 8
-    return near.mean() > 0.05 and bool(np.mean(np.abs(channel[near] - level) < 0.5) >= 0.6)
+    grain: few of its pixels sit exactly at its mode. `counts` is the channel's `_histogram`."""
+    near = float(counts[max(0, int(level) - 8):int(level) + 9].sum())
+    return near > 0.05 * counts.sum() and float(counts[int(level)]) >= 0.6 * near
 
 
 def _grow_into(weak: np.ndarray, strong: np.ndarray) -> np.ndarray:

@@ -87,7 +87,7 @@ def render_strokes(strokes: Any, side: int, base: np.ndarray | None = None) -> n
     return rgba
 
 
-_BATCH_PIXELS = 1 << 18  # distances computed at once in _stroke_coverage: 1 MB of float32
+_RUN_SEGMENTS = 16  # segments whose distances _stroke_coverage computes at once
 
 
 def _stroke_coverage(points: np.ndarray, width: float, side: int):
@@ -118,28 +118,19 @@ def _stroke_coverage(points: np.ndarray, width: float, side: int):
     y1 = np.searchsorted(ys, np.maximum(starts[:, 1], ends[:, 1]) + radius + 1)
     keep = (x0 < x1) & (y0 < y1)
     starts, ends, x0, x1, y0, y1 = starts[keep], ends[keep], x0[keep], x1[keep], y0[keep], y1[keep]
-    index = 0
-    while index < len(starts):
-        # a run of segments whose common window stays small (at most _BATCH_PIXELS in all)
-        stop, high, wide = index, 0, 0
-        while stop < len(starts):
-            high, wide = max(high, y1[stop] - y0[stop]), max(wide, x1[stop] - x0[stop])
-            if stop > index and (stop - index + 1) * high * wide > _BATCH_PIXELS:
-                break
-            stop += 1
-        run = slice(index, stop)
-        rows = np.minimum(y0[run, None] + np.arange(high), len(ys) - 1)  # (S, high)
+    for index in range(0, len(starts), _RUN_SEGMENTS):
+        run = slice(index, index + _RUN_SEGMENTS)
+        tall, wide = int((y1[run] - y0[run]).max()), int((x1[run] - x0[run]).max())
+        rows = np.minimum(y0[run, None] + np.arange(tall), len(ys) - 1)  # (S, tall)
         cols = np.minimum(x0[run, None] + np.arange(wide), len(xs) - 1)  # (S, wide)
         ax, ay = starts[run, 0, None, None], starts[run, 1, None, None]
         dx, dy = ends[run, 0, None, None] - ax, ends[run, 1, None, None] - ay
         qx, qy = xs[cols][:, None, :] - ax, ys[rows][:, :, None] - ay
         length2 = dx * dx + dy * dy
-        along = qx * dx + qy * dy  # (S, high, wide)
+        along = qx * dx + qy * dy  # (S, tall, wide)
         t = np.clip(np.divide(along, length2, out=np.zeros_like(along), where=length2 > 0), 0, 1)
         distance = np.hypot(qx - t * dx, qy - t * dy)
-        for k, i in enumerate(range(index, stop)):
-            h, w = y1[i] - y0[i], x1[i] - x0[i]
+        for k, i in enumerate(range(index, min(index + _RUN_SEGMENTS, len(starts)))):
             window = nearest[y0[i]:y1[i], x0[i]:x1[i]]
-            np.minimum(window, distance[k, :h, :w], out=window)
-        index = stop
+            np.minimum(window, distance[k, :y1[i] - y0[i], :x1[i] - x0[i]], out=window)
     return (top, left), np.clip(radius + 0.5 - nearest, 0, 1)
