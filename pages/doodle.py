@@ -42,7 +42,7 @@ def show_results(spec, rgba: np.ndarray | None, uploaded: bool = False) -> None:
     except VisionLabError as err:
         widgets.show_error(err)
         return
-    probabilities = loaders.probabilities(spec.name, prepared.model_input)
+    probabilities, explanation = loaders.guess(spec.name, prepared.model_input)
     top = int(np.argmax(probabilities))
     calibration = (loaders.metrics(spec.name) or {}).get("calibration")
     if is_unsure(probabilities, calibration):
@@ -55,7 +55,6 @@ def show_results(spec, rgba: np.ndarray | None, uploaded: bool = False) -> None:
     widgets.show_top_k(spec.labels, probabilities, key="doodle_k")
 
     input28 = prepared.model_input[..., 0].astype(np.uint8)
-    explanation = loaders.explanation(spec.name, prepared.model_input, top)
     if explanation is None:  # a model without conv layers: nothing to show where it looked
         st.image(enlarge(input28, BIG), caption="What the model sees: 28x28 pixels")
         return

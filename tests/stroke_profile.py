@@ -4,7 +4,7 @@ The Doodle page runs in-process under Streamlit's AppTest (the real page script,
 the real model; no browser, no websocket), its canvas replaced by one that adds a stroke to the
 drawing on every run, as a student does. After a few warm-up strokes it times `--strokes` runs
 (wall time per stroke), then profiles as many again (cProfile) and splits each run's time among
-the parts of the script: drawing the strokes, preprocessing, the model's prediction, the CAM, the
+the parts of the script: drawing the strokes, preprocessing, the model's prediction and CAM, the
 heat-map overlays, sending the images (encoding them for the browser), the probability bars,
 the download buttons, and the rest (Streamlit itself, the page's other code). It also prints the
 size of what one stroke's run sends (the deltas' protobufs), the bars' share, and how big
@@ -34,8 +34,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 PARTS = [
     ("draw strokes (vision.strokes)", [("vision/strokes.py", "render_strokes")]),
     ("preprocess", [("ui/widgets.py", "prepared_input")]),
-    ("model prediction", [("ui/loaders.py", "probabilities")]),
-    ("CAM", [("ui/loaders.py", "explanation")]),
+    ("prediction and CAM (one model call)", [("ui/loaders.py", "guess")]),
     ("heat-map overlays", [("vision/heatmaps.py", "overlay_heatmap")]),
     ("images to the browser (st.image)", [("streamlit/elements/image.py", "image")]),
     ("probability bars", [("ui/widgets.py", "show_top_k")]),

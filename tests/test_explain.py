@@ -110,6 +110,10 @@ def test_default_target_is_the_predicted_class(models, method):
     np.testing.assert_array_equal(explanation.heatmap, explainer(image, predicted))
     probabilities = np.asarray(model(image[None], training=False)[0])
     assert explanation.probability == pytest.approx(float(probabilities[predicted]), rel=1e-4)
+    # every class's probability comes with it (one model call makes the guess and its map): the
+    # model's own softmax output is the reference
+    np.testing.assert_allclose(explanation.probabilities, probabilities, rtol=1e-4, atol=1e-7)
+    assert int(np.argmax(explanation.probabilities)) == predicted
 
 
 @pytest.mark.parametrize("method", [CAM, GradCAM])

@@ -228,6 +228,18 @@ def unfamiliar(name: str, model_input: np.ndarray) -> bool | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def guess(name: str, model_input: np.ndarray):
+    """(probabilities, heat map of the predicted class) of one model-ready image, from ONE call of
+    the model: the explainer's forward pass gives the logits too (a stroke on Doodle pays for
+    one model call, not two). The heat map is None for a model without conv layers."""
+    explainer_ = explainer(name)
+    if explainer_ is None:
+        return predictor(name).probabilities(model_input), None
+    explained = explainer_.explain(model_input)
+    return explained.probabilities, explained
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def explanation(name: str, model_input: np.ndarray, class_index: int, layer: str | None = None,
                 against: int | None = None):
     """The heat map of one model-ready image for one class: CAM / Grad-CAM on `layer`, or on the

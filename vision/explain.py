@@ -50,6 +50,9 @@ class Explanation:
     logit: float  # the score the map explains: target . logits
     method: str  # "CAM" or "Grad-CAM"
     target: np.ndarray | None = None  # the class weights of the score, (classes,) float32
+    # every class's softmax probability, from the same forward pass: explaining the predicted
+    # class (class_index None) is then a prediction and its heat map in one call of the model
+    probabilities: np.ndarray | None = None
 
 
 def contrast_target(num_classes: int, for_class: int, against_class: int) -> np.ndarray:
@@ -169,7 +172,7 @@ class Explainer:
         probabilities /= probabilities.sum()
         index = int(np.argmax(used))
         return Explanation(heatmap, index, float(probabilities[index]), float(used @ logits),
-                           self.method, used)
+                           self.method, used, probabilities.astype(np.float32))
 
     def __call__(self, image: np.ndarray, class_index: int | None = None) -> np.ndarray:
         """The heat map (H, W) float32 in [0, 1] of one image; see `explain`."""

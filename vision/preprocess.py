@@ -390,9 +390,7 @@ def _ink_mask(flattened: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise InvalidImageError(
             "This looks like a photo of a scene, not a drawing on paper. Upload a drawing: dark "
             "lines on light paper (a scan or a photo of the sheet), or draw on the canvas.")
-    paper = darkness[darkness <= np.percentile(darkness, 60)]  # most of a drawing is paper
-    paper_level = float(np.median(paper))
-    grain = 1.4826 * float(np.median(np.abs(paper - paper_level)))
+    paper_level, grain = _paper_level_and_grain(darkness)
     if grain > MAX_PAPER_GRAIN:
         raise InvalidImageError(
             "This picture is too busy to find a drawing in it. Upload dark lines on plain light "
@@ -402,10 +400,12 @@ def _ink_mask(flattened: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     floor = max(MIN_INK_DARKNESS, paper_level + NOISE_SIGMAS * grain)
     strong = darkness >= max(floor, otsu / 255)
     weak = darkness >= max(floor / 2, paper_level + 3 * grain, otsu / 510)
-    mask = _grow_into(weak, strong)
-    if not flat:  # lined paper is photographed or scanned, never a canvas
-        mask &= ~_ruled_lines(mask)
-    mask = _drop_specks(mask, min_area=max(4.0, mask.size * 1e-4))
+    min_area = max(4.0, weak.size * 1e-4)
+    if flat:  # the specks are dropped in the same labelling (a canvas: no ruled lines)
+        mask = _grow_into(weak, strong, min_area)
+    else:  # lined paper is photographed or scanned, never a canvas
+        mask = _grow_into(weak, strong)
+        mask = _drop_specks(mask & ~_ruled_lines(mask), min_area)
     if not mask.any():
         raise EmptyCanvasError("The canvas is empty: draw something first.")
     if mask.mean() > MAX_INK_FRACTION and not flat:
@@ -416,6 +416,18 @@ def _ink_mask(flattened: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     line = float(np.percentile(darkness[mask], 90))
     ink = np.clip(darkness / max(line, 1e-3), 0, 1)
     return np.rint(np.where(mask, ink, 0) * 255).astype(np.uint8), mask
+
+
+def _paper_level_and_grain(darkness: np.ndarray) -> tuple[float, float]:
+    """The paper's darkness and its grain (a robust sigma), read on the lightest 60% of the
+    pixels: most of a drawing is paper. When more than that is paper at exactly 0 (a canvas, a
+    paint program), both are 0, as np.percentile and np.median say, without sorting the picture:
+    this runs on every stroke."""
+    if np.count_nonzero(darkness <= 0) >= 0.6 * (darkness.size - 1) + 2:
+        return 0.0, 0.0  # both neighbours of the 60th percentile's index are zeros
+    paper = darkness[darkness <= np.percentile(darkness, 60)]
+    level = float(np.median(paper))
+    return level, 1.4826 * float(np.median(np.abs(paper - level)))
 
 
 def _darkness(image: np.ndarray) -> tuple[np.ndarray, bool, float]:
@@ -484,11 +496,15 @@ def _is_flat(counts: np.ndarray, level: float) -> bool:
     return near > 0.05 * counts.sum() and float(counts[int(level)]) >= 0.6 * near
 
 
-def _grow_into(weak: np.ndarray, strong: np.ndarray) -> np.ndarray:
-    """The pieces of `weak` that hold at least one `strong` pixel (hysteresis thresholding)."""
+def _grow_into(weak: np.ndarray, strong: np.ndarray, min_area: float = 0.0) -> np.ndarray:
+    """The pieces of `weak` that hold at least one `strong` pixel (hysteresis thresholding), and
+    at least `min_area` pixels: the pieces of the result are whole pieces of `weak` (two pieces
+    never touch), so this is `_drop_specks` of it in the same labelling."""
     count, labels = cv2.connectedComponents(weak.astype(np.uint8), connectivity=8)
     keep = np.zeros(count, bool)
-    keep[np.unique(labels[strong & weak])] = True
+    keep[labels[strong & weak]] = True
+    if min_area > 0:
+        keep &= np.bincount(labels.ravel(), minlength=count) >= min_area
     keep[0] = False
     return keep[labels]
 
@@ -598,6 +614,8 @@ def _flatten_alpha(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 1:
         return image[..., 0]
     if image.ndim == 3 and image.shape[2] == 4:
+        if image[..., 3].min() == 255:  # opaque (the canvas): nothing to lay on white
+            return cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)
         *rgb, alpha = cv2.split(image)
         return 255 - cv2.multiply(255 - cv2.merge(rgb), cv2.merge([alpha] * 3), scale=1 / 255)
     return image
