@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from ui import classroom, loaders, widgets
+from ui.charts import inline_picture, inline_png  # inline: no media file to lose as a round ends
 from vision.board import BoardLimitError, BoardOfflineError, InvalidDrawingError, NewDrawing
 from vision.errors import EmptyCanvasError, VisionLabError
 from vision.game import RECOGNISED, SKIPPED, Game, RoundRecord, guess_phrase
@@ -105,7 +106,7 @@ def show_round_over(game: Game, spec) -> None:
             if final is not None:
                 st.caption(f"It thought it was {spec.labels[final.top]}.")
     if final is not None and final.picture:
-        st.image(classroom.png_pixels(final.picture), width=PICTURE)
+        st.image(inline_png(final.picture), width=PICTURE)
     last = game.index == len(game.rounds) - 1
     label = "See the results" if last else f"Next: round {game.index + 2} of {len(game.rounds)}"
     if st.button(label, key="play_next", type="primary", icon=":material/arrow_forward:"):
@@ -169,10 +170,11 @@ def show_record(spec, record: RoundRecord, number: int, nickname: str) -> None:
             st.caption("Nothing was drawn.")
             return
         drawing, guess, prompt = st.columns(3)
-        drawing.image(classroom.png_pixels(record.picture), caption="Your drawing", width=PICTURE)
+        drawing.image(inline_png(record.picture), caption="Your drawing", width=PICTURE)
         final = cam_picture(spec, record, record.guess_index)
         if final is not None:
-            drawing.image(final, caption=f"Where it looked for {record.guess}", width=PICTURE)
+            drawing.image(inline_picture(final), caption=f"Where it looked for {record.guess}",
+                          width=PICTURE)
         with guess:
             st.markdown(f"Final guess: **{widgets.prediction_text(record.guess, record.probability)}**")
             if record.thought_it_was:
@@ -185,7 +187,7 @@ def show_record(spec, record: RoundRecord, number: int, nickname: str) -> None:
         if record.thought_it_was:
             looks_for = cam_picture(spec, record, record.prompt_index)
             if looks_for is not None:
-                prompt.image(looks_for, width=PICTURE,
+                prompt.image(inline_picture(looks_for), width=PICTURE,
                              caption=f"What it looks for in {record.prompt}")
 
 

@@ -57,6 +57,8 @@ from streamlit.proto.Common_pb2 import FileURLs, UploadedFileInfo
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from vision.strokes import hand_stroke
+
 ROOT = Path(__file__).resolve().parent.parent
 PHOTOS = ROOT / "samples" / "photos"
 SIDE = 320  # the canvas's logical side (ui.widgets.CANVAS_SIDE)
@@ -135,19 +137,8 @@ def wait_until_quiet(pids: list[int], limit: float = 180, share: float = 0.15) -
 
 # ---------------------------------------------------------------- what a user draws
 def stroke_points(rng: random.Random) -> list[list[float]]:
-    """One stroke as a hand draws it: a smooth wobbly curve of 20-60 points, 80-250 px long,
-    inside the canvas (LOGICAL coordinates, rounded to 1 decimal as the browser sends them)."""
-    count = rng.randint(20, 60)
-    x, y = rng.uniform(60, SIDE - 60), rng.uniform(60, SIDE - 60)
-    heading, turn = rng.uniform(0, 2 * np.pi), rng.uniform(-0.15, 0.15)
-    step = rng.uniform(80, 250) / count
-    points = []
-    for _ in range(count):
-        points.append([round(x, 1), round(y, 1)])
-        heading += turn + rng.uniform(-0.1, 0.1)
-        x = min(max(x + step * np.cos(heading), 4), SIDE - 4)
-        y = min(max(y + step * np.sin(heading), 4), SIDE - 4)
-    return points
+    """One stroke as a hand draws it (vision.strokes.hand_stroke) on the canvas."""
+    return hand_stroke(rng, SIDE)
 
 
 class Drawing:
@@ -331,10 +322,11 @@ class Session:
                 self.runs.append(Run())
             self.runs[-1].elements.append(Element(element_kind, message.delta.fragment_id,
                                                   getattr(element, element_kind), now))
+            if element_kind == "imgs":
+                self._fetch_images(self.runs[-1].elements[-1])
         elif kind == "script_finished":
             if self.runs:
                 self.runs[-1].finished, self.runs[-1].status = now, message.script_finished
-                self._fetch_images(self.runs[-1])
         elif kind == "file_urls_response":
             for urls in message.file_urls_response.file_urls:
                 self.file_urls[message.file_urls_response.response_id] = urls
@@ -359,16 +351,16 @@ class Session:
         start = self.screen_start()
         return [] if start < 0 else [e for r in self.runs[start:] for e in r.elements]
 
-    def _fetch_images(self, run: Run) -> None:
-        """Fetch the run's pictures as the browser does (st.image sends a /media URL, not the
-        bytes): serving them is part of the server's work per action."""
-        for element in run.elements:
-            if element.kind == "imgs":
-                for image in element.proto.imgs:
-                    if image.url.startswith("/"):
-                        task = asyncio.create_task(self._get(image.url))
-                        self.fetches.add(task)
-                        task.add_done_callback(self.fetches.discard)
+    def _fetch_images(self, element: Element) -> None:
+        """Fetch a picture element's images as the browser does, as soon as the element arrives
+        (st.image sends a /media URL, not the bytes): serving them is part of the server's work
+        per action. Not at the run's end: a run cut short by the next one has handed its files
+        to that run by then, which a browser, fetching at once, does not see."""
+        for image in element.proto.imgs:
+            if image.url.startswith("/"):
+                task = asyncio.create_task(self._get(image.url))
+                self.fetches.add(task)
+                task.add_done_callback(self.fetches.discard)
 
     async def _get(self, path: str) -> None:
         parsed = urllib.parse.urlparse(self.url)
@@ -701,6 +693,31 @@ async def run_level(url: str, scenario: str, sessions: int, seconds: float,
 
 
 # ---------------------------------------------------------------- the command
+def machine_speed(runs: int = 25) -> float:
+    """A yardstick for comparing figures taken on different machines of the same kind: the
+    median CPU milliseconds of the doodle preprocessing of one fixed 8-stroke canvas drawing
+    (`vision.preprocess.doodle_from_canvas`, OpenCV on one thread as in the app), the largest
+    part of a stroke's own work. Two machines sold as "2 cores" differed threefold on it."""
+    from vision.preprocess import doodle_from_canvas
+    from vision.strokes import render_strokes
+
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    drawing = Drawing(seed=0)
+    for _ in range(8):
+        drawing.add_stroke()
+    canvas = render_strokes(drawing.strokes_value(), SIDE)
+    try:
+        times = []
+        for _ in range(runs):
+            start = time.thread_time()
+            doodle_from_canvas(canvas)
+            times.append(time.thread_time() - start)
+    finally:
+        cv2.setNumThreads(threads)
+    return 1000 * float(np.median(times))
+
+
 def warm_up(url: str, scenario: str, timeout: float, servers: int = 1) -> None:
     """First sessions open the home page (Streamlit serves deep links only after app.py ran
     once), then the scenario's page: its model is loaded, and the app's background preloading
@@ -748,6 +765,8 @@ def main(argv: list[str] | None = None) -> list[Level]:
         print(f"# {args.scenario}, {client}, {args.seconds:.0f} s per level, pause "
               f"{pause[0]:g}-{pause[1]:g} s, {url}, {os.cpu_count()} cores"
               + (f", server on cores {cpus}" if server is not None and cpus else ""), flush=True)
+        print(f"# machine speed: the doodle preprocessing of a fixed drawing takes "
+              f"{machine_speed():.1f} ms of CPU here (tests.load.machine_speed)", flush=True)
         if args.browsers:
             from tests.load_browsers import run_browser_level, warm_up_browser
 

@@ -10,6 +10,8 @@ temporary folder (VISION_LAB_DATABASE_URL).
 
 from __future__ import annotations
 
+import base64
+
 import io
 import json
 import re
@@ -80,6 +82,10 @@ def ok(at: AppTest) -> None:
 
 def texts(elements) -> list[str]:
     return [e.value for e in elements]
+
+
+def image_urls(at: AppTest) -> list[str]:
+    return [url for image in at.image for url in image.value]
 
 
 def captions(at: AppTest) -> list[str]:
@@ -240,6 +246,11 @@ def test_the_timer_ends_the_round_and_the_end_screen_explains_the_misses(monkeyp
     assert game.current.outcome == "time_up"
     assert texts(at.subheader) == [f"Time's up! I couldn't guess {second}."]
     assert "It thought it was moon." in texts(at.caption)
+    # The round's picture travels inside the page, as the stored PNG itself: Streamlit's media
+    # store can lose a picture whose run is cut short by the next one (a stroke as the round
+    # ends: tests/load.py --scenario play saw 404s), and a picture in the page cannot be lost.
+    assert image_urls(at) == [
+        "data:image/png;base64," + base64.b64encode(game.current.final.picture).decode("ascii")]
 
     for number in range(3, 7):  # the rest: skipped, or out of time without a drawing
         fake.value = None
@@ -263,6 +274,9 @@ def test_the_timer_ends_the_round_and_the_end_screen_explains_the_misses(monkeyp
     assert "Final guess: **moon - " in " ".join(markdown)
     assert any(m.startswith("It thought it was **moon**") and second in m for m in markdown)
     assert texts(at.caption).count("Nothing was drawn.") == 4
+    urls = image_urls(at)  # the drawings (PNG) and their heat maps (JPEG), all in the page
+    assert len(urls) == 5 and all(url.startswith(("data:image/png;base64,",
+                                                  "data:image/jpeg;base64,")) for url in urls)
     # the top-3 bars of the missed round: moon first, then the prompt
     bars = [[label for label, _ in block] for block in bar_blocks(at)]
     assert bars and bars[-1][0] == "moon" and len(bars[-1]) == 3

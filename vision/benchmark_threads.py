@@ -18,8 +18,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 
 from vision import tensorflow_threads
 
@@ -30,6 +28,7 @@ def worker(concurrency: list[int], seconds: float) -> None:
     """In this process (its thread counts set by the environment): one JSON line per model and N."""
     import numpy as np
 
+    from vision.benchmark import sessions_at_once
     from vision.explain import explainer_for
     from vision.models import Predictor
     from vision.registry import get_spec
@@ -41,38 +40,15 @@ def worker(concurrency: list[int], seconds: float) -> None:
         explainer.warm_up()
         images = np.random.default_rng(0).uniform(0, 255, (64, *spec.input_shape)).astype(np.float32)
 
-        def stroke(i: int) -> None:
-            probabilities = predictor.probabilities(images[i % len(images)])
-            explainer.explain(images[i % len(images)], int(np.argmax(probabilities)))
+        def stroke(image: np.ndarray) -> None:
+            probabilities = predictor.probabilities(image)
+            explainer.explain(image, int(np.argmax(probabilities)))
 
         for _ in range(3):
-            stroke(0)
+            stroke(images[0])
         for n in concurrency:
-            times: list[float] = []
-            lock = threading.Lock()
-            stop = time.perf_counter() + seconds
-
-            def session(offset: int) -> None:
-                i = offset
-                while time.perf_counter() < stop:
-                    start = time.perf_counter()
-                    stroke(i)
-                    with lock:
-                        times.append(time.perf_counter() - start)
-                    i += n
-
-            cpu, wall = time.process_time(), time.perf_counter()
-            threads = [threading.Thread(target=session, args=(k,)) for k in range(n)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-            times.sort()
-            print(json.dumps({"model": name, "n": n, "calls": len(times), "rate": len(times) / wall,
-                              "p50": times[len(times) // 2],
-                              "p95": times[min(len(times) - 1, int(len(times) * 0.95))],
-                              "cpu": cpu / max(1, len(times)), "cores": cpu / wall}), flush=True)
+            row = sessions_at_once(stroke, n, seconds, images)
+            print(json.dumps({"model": name, "n": n, **row}), flush=True)
 
 
 def main() -> None:

@@ -159,8 +159,18 @@ class Explainer:
             weights = np.zeros(self.num_classes, np.float32)
         features, gradients, logits, used = self._forward(
             tf.constant(batch), tf.constant(weights), tf.constant(target is None and class_index is None))
-        features, logits, used = features.numpy(), logits.numpy(), used.numpy().astype(np.float32)
-        channel = np.asarray(self.channel_weights(features, gradients.numpy(), used), np.float32)
+        return self.explanation(features.numpy(), gradients.numpy(), logits.numpy(),
+                                used.numpy().astype(np.float32))
+
+    def explanation(self, features: np.ndarray, gradients: np.ndarray, logits: np.ndarray,
+                    used: np.ndarray) -> Explanation:
+        """The `Explanation` of one image from its forward pass: the layer's feature maps
+        (h, w, K), their gradients of the score (zeros for CAM), the logits (classes,) and the
+        class weights of the score `used` (classes,). `explain` runs the pass; a caller that
+        runs it for a batch (vision.benchmark_concurrency) gives each image's slice."""
+        features, logits = np.asarray(features, np.float32), np.asarray(logits, np.float32)
+        used = np.asarray(used, np.float32)
+        channel = np.asarray(self.channel_weights(features, gradients, used), np.float32)
         cam = np.maximum(np.tensordot(features, channel, axes=([-1], [0])), 0.0)
         # Relative, not absolute: a random or badly scaled network has tiny but meaningful maps,
         # while a map that is only rounding residue of cancelling terms must stay blank.

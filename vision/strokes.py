@@ -9,6 +9,7 @@ so the server gets the picture the student sees without the browser shipping its
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -134,3 +135,20 @@ def _stroke_coverage(points: np.ndarray, width: float, side: int):
             window = nearest[y0[i]:y1[i], x0[i]:x1[i]]
             np.minimum(window, distance[k, :y1[i] - y0[i], :x1[i] - x0[i]], out=window)
     return (top, left), np.clip(radius + 0.5 - nearest, 0, 1)
+
+
+def hand_stroke(rng: random.Random, side: int) -> list[list[float]]:
+    """One made-up stroke as a hand draws it, for load tests and benchmarks: a smooth wobbly
+    curve of 20-60 points, 80-250 px long, inside a canvas `side` wide (logical coordinates,
+    rounded to one decimal as the browser sends them)."""
+    count = rng.randint(20, 60)
+    x, y = rng.uniform(60, side - 60), rng.uniform(60, side - 60)
+    heading, turn = rng.uniform(0, 2 * np.pi), rng.uniform(-0.15, 0.15)
+    step = rng.uniform(80, 250) / count
+    points = []
+    for _ in range(count):
+        points.append([round(x, 1), round(y, 1)])
+        heading += turn + rng.uniform(-0.1, 0.1)
+        x = min(max(x + step * np.cos(heading), 4), side - 4)
+        y = min(max(y + step * np.sin(heading), 4), side - 4)
+    return points
