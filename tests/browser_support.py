@@ -64,11 +64,13 @@ def free_port() -> int:
 
 
 def start_server(port: int, preload: bool = True, timeout: float = 90,
-                 env: dict[str, str] | None = None, cpus: str | None = None) -> subprocess.Popen:
+                 env: dict[str, str] | None = None, cpus: str | None = None,
+                 root: Path = ROOT) -> subprocess.Popen:
     """Start the app on localhost and wait until its health check answers. `preload` False
     turns the background loading of the models off (VISION_LAB_PRELOAD=0); `env` adds
     environment variables (e.g. the class board's database); `cpus` pins the server to these
-    cores (`taskset -c`, which then runs as the server's own process: same pid).
+    cores (`taskset -c`, which then runs as the server's own process: same pid); `root` is the
+    folder whose app.py runs (a copy of the project, e.g. the Docker image's files).
 
     The server's output goes to a log file (its path is `process.log_path`), never to a pipe:
     a pipe nobody reads fills up, and the server then hangs in its next log call."""
@@ -80,7 +82,7 @@ def start_server(port: int, preload: bool = True, timeout: float = 90,
             (["taskset", "-c", cpus] if cpus else [])
             + [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     process.log_path = Path(log.name)
     deadline = time.time() + timeout
     while time.time() < deadline:
