@@ -126,9 +126,13 @@ def _worker_explain(model_input: np.ndarray):
 # ---------------------------------------------------------------- dynamic batching
 class Batcher:
     """One inference thread that runs the waiting images of concurrent callers as one batch.
-    `explain(image)` blocks until its own Explanation (predicted class) is ready."""
+    `explain(image)` blocks until its own Explanation (predicted class) is ready. For CAM
+    explainers (no gradients: one forward pass gives every image's map)."""
 
     def __init__(self, explainer, max_batch: int, wait_ms: float):
+        if explainer.uses_gradients:
+            raise ValueError("batching here is for CAM explainers: Grad-CAM needs each image's "
+                             "own gradients")
         import keras
         import tensorflow as tf
 
