@@ -19,6 +19,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -175,12 +176,20 @@ def main() -> None:
                                                         [free_port() for _ in range(args.replicas)])))
         shutil.rmtree(folder)
         return
-    with running(args.replicas, args.port) as started:
+    # Ctrl-C, and also a plain `kill` (SIGTERM: a service manager, a script stopping it) or an
+    # interrupt when started in the background (where a shell has SIGINT ignored), stop the
+    # replicas and nginx too: Python's default for SIGTERM ends the process without them.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+    with contextlib.suppress(KeyboardInterrupt), running(args.replicas, args.port) as started:
         print(f"Vision Lab at {started.url}: nginx in front of {', '.join(started.replica_urls)} "
               f"(nginx's files and logs: {started.folder}). Ctrl-C stops them.", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(3600)
+        while True:
+            time.sleep(3600)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -4,7 +4,12 @@ a browser (page, scripts, media, upload, websocket) reaches its own replica."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -74,3 +79,51 @@ def test_two_browsers_on_two_replicas_get_their_guesses_through_nginx(browser):
     uploads = {replica for _, replica, request in routes if "/_stcore/upload_file/" in request}
     assert streams == {on_first, on_second}  # each browser's websocket on its own replica
     assert uploads == {on_second}
+
+
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is `pid` (/proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether a process still runs (not ended, nor a zombie waiting for its parent)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_deploy_replicas_stops_its_replicas_and_nginx(stop):
+    """`python -m deploy.replicas` stopped by a plain `kill` (SIGTERM), or interrupted while
+    started in the background (a shell ignores SIGINT there), leaves no replica or nginx behind:
+    Python's default for SIGTERM would end it without stopping them."""
+    port = replicas.free_port()
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "deploy.replicas", "--replicas", "1", "--port", str(port)],
+        cwd=ROOT, env=dict(os.environ, VISION_LAB_PRELOAD="0"), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))  # as `cmd &` starts it
+    try:
+        assert "Vision Lab at" in parent.stdout.readline()  # printed once nginx answers
+        started = children_of(parent.pid)
+        assert len(started) == 2  # the replica and nginx
+        parent.send_signal(stop)
+        assert parent.wait(timeout=60) == 0
+        time.sleep(0.5)
+        assert [pid for pid in started if alive(pid)] == []
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
