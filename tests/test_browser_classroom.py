@@ -113,10 +113,14 @@ def draw_and_wait_for_a_guess(page, strokes) -> str:
         draw_stroke(page, box, points)
         page.wait_for_timeout(600)
     # read in the same check that finds it: the round may end right after (the network knew, or
-    # the 20 s ran out on a busy machine), and the guess goes with it
+    # the 20 s ran out on a busy machine), and the guess goes with it. It may even have ended
+    # already, on the last stroke, while the strokes above were drawn (sure twice of the prompt,
+    # on a fast server well within the 600 ms): then the verdict says what it guessed.
     said = page.wait_for_function(
         "() => { const h = document.querySelector('.st-key-play_guess h3'); "
-        "return h && !h.innerText.includes('Start drawing') ? h.innerText : null; }",
+        "if (h && !h.innerText.includes('Start drawing')) return h.innerText; "
+        "const v = document.querySelector('.st-key-play_verdict h3'); "
+        "return v ? v.innerText : null; }",
         timeout=SLOW)
     return said.json_value().strip()
 
