@@ -8,10 +8,10 @@ import numpy as np
 import streamlit as st
 
 from ui import downloads, loaders, teach, widgets
-from ui.charts import inline_picture
 from vision.calibration import is_unsure
 from vision.errors import DrawingTooSmallError, EmptyCanvasError, VisionLabError
 from vision.heatmaps import enlarge, fit_for_display, overlay_heatmap
+from vision.images import jpeg_data_url
 from vision.registry import get_dataset
 
 DATASET = "quickdraw"
@@ -61,15 +61,15 @@ def show_results(spec, rgba: np.ndarray | None, uploaded: bool = False) -> None:
     alpha = widgets.opacity("doodle_opacity")
     seen, drawn = st.columns(2)
     overlay = overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, alpha)  # drawn once
-    # inline: these two pictures change on every stroke (ui.charts.inline_picture)
-    seen.image(inline_picture(overlay), caption=f"Where it looked for {spec.labels[top]}, on the "
+    # inline: these two pictures change on every stroke (vision.images.jpeg_data_url)
+    seen.image(jpeg_data_url(overlay), caption=f"Where it looked for {spec.labels[top]}, on the "
                "28x28 input", width="stretch")
     downloads.heatmap_downloads(overlay, spec.labels, probabilities, "doodle_download",
                                 f"doodle_{spec.labels[top]}")
     crop = next((step.image for step in prepared.steps if step.name == "cropped"), None)
     if crop is not None:
         heat = prepared.heatmap_on_crop(explanation.heatmap, crop.shape[:2])
-        drawn.image(inline_picture(overlay_heatmap(fit_for_display(255 - crop, BIG), heat, alpha)),
+        drawn.image(jpeg_data_url(overlay_heatmap(fit_for_display(255 - crop, BIG), heat, alpha)),
                     caption="The same map over your drawing", width="stretch")
     # Drawn only while open: five more pictures on every stroke are a good part of a stroke's
     # cost on the server (python -m tests.stroke_profile), and a class draws many strokes.

@@ -11,11 +11,11 @@ import numpy as np
 import streamlit as st
 
 from ui import classroom, loaders, widgets
-from ui.charts import inline_picture, inline_png  # inline: no media file to lose as a round ends
 from vision.board import BoardLimitError, BoardOfflineError, InvalidDrawingError, NewDrawing
 from vision.errors import EmptyCanvasError, VisionLabError
 from vision.game import RECOGNISED, SKIPPED, Game, RoundRecord, guess_phrase
 from vision.heatmaps import enlarge, overlay_heatmap
+from vision.images import jpeg_data_url, png_data_url  # inline: no media file to lose
 from vision.registry import get_dataset, get_spec
 
 DATASET = "quickdraw"  # the game's classes: the doodle model's
@@ -106,7 +106,7 @@ def show_round_over(game: Game, spec) -> None:
             if final is not None:
                 st.caption(f"It thought it was {spec.labels[final.top]}.")
     if final is not None and final.picture:
-        st.image(inline_png(final.picture), width=PICTURE)
+        st.image(png_data_url(final.picture), width=PICTURE)
     last = game.index == len(game.rounds) - 1
     label = "See the results" if last else f"Next: round {game.index + 2} of {len(game.rounds)}"
     if st.button(label, key="play_next", type="primary", icon=":material/arrow_forward:"):
@@ -170,10 +170,10 @@ def show_record(spec, record: RoundRecord, number: int, nickname: str) -> None:
             st.caption("Nothing was drawn.")
             return
         drawing, guess, prompt = st.columns(3)
-        drawing.image(inline_png(record.picture), caption="Your drawing", width=PICTURE)
+        drawing.image(png_data_url(record.picture), caption="Your drawing", width=PICTURE)
         final = cam_picture(spec, record, record.guess_index)
         if final is not None:
-            drawing.image(inline_picture(final), caption=f"Where it looked for {record.guess}",
+            drawing.image(jpeg_data_url(final), caption=f"Where it looked for {record.guess}",
                           width=PICTURE)
         with guess:
             st.markdown(f"Final guess: **{widgets.prediction_text(record.guess, record.probability)}**")
@@ -187,7 +187,7 @@ def show_record(spec, record: RoundRecord, number: int, nickname: str) -> None:
         if record.thought_it_was:
             looks_for = cam_picture(spec, record, record.prompt_index)
             if looks_for is not None:
-                prompt.image(inline_picture(looks_for), width=PICTURE,
+                prompt.image(jpeg_data_url(looks_for), width=PICTURE,
                              caption=f"What it looks for in {record.prompt}")
 
 

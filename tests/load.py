@@ -57,6 +57,7 @@ from streamlit.proto.Common_pb2 import FileURLs, UploadedFileInfo
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from vision.processes import cpu_seconds
 from vision.strokes import hand_stroke
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,44 +71,10 @@ GUESS = re.compile(r" - \d+(\.\d)?%$|^I'm not sure yet$|^I see\.\.\. |^Oh, I kno
 PAGES = {"doodle": "doodle", "play": "play", "fashion": "fashion", "flowers": "flowers"}
 CANVAS_KEYS = {"doodle": "doodle_pad", "play": "play_pad_"}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-TICKS = os.sysconf("SC_CLK_TCK")
 IDLE_SECONDS = 3  # the server's CPU at rest is measured this long before each level
 
 
 # ---------------------------------------------------------------- what the server pays
-def _descendants(pid: int) -> list[int]:
-    """The process and every live process below it (Chromium under kaleido, for instance)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
-def cpu_seconds(pids: list[int], leave_out: list[int] = ()) -> float:
-    """User + system CPU of these processes, their live descendants and their reaped children,
-    less the trees under `leave_out` (the client's figure must not hold the server it started)."""
-    skipped = {pid for root in leave_out for pid in _descendants(root)}
-    total = 0.0
-    for root in pids:
-        for pid in set(_descendants(root)) - skipped:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += sum(int(value) for value in fields[11:15]) / TICKS  # utime stime cutime cstime
-    return total
-
-
 def rss_bytes(pids: list[int]) -> int:
     """Resident memory of these processes (not their descendants: the app's own memory)."""
     total = 0

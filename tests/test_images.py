@@ -1,6 +1,7 @@
 """decode_image: broken and strange uploads are refused with a helpful message; odd but valid
 images come out as clean uint8 pixels."""
 
+import base64
 import io
 import struct
 import zipfile
@@ -11,7 +12,8 @@ import pytest
 from PIL import Image, ImageFile
 
 from vision.errors import InvalidImageError
-from vision.images import MAX_PIXELS, MAX_UPLOAD_BYTES, decode_image
+from vision.images import (MAX_PIXELS, MAX_UPLOAD_BYTES, decode_image, jpeg_data_url,
+                           png_data_url)
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 
@@ -253,3 +255,29 @@ def test_one_bit_image():
 def test_smallest_allowed_and_elongated_images_pass():
     assert decode_image(encode(Image.new("RGB", (8, 8)))).shape == (8, 8, 3)
     assert decode_image(encode(Image.new("RGB", (400, 8)))).shape == (8, 400, 3)
+
+
+def _decoded(url: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+
+
+def test_a_jpeg_data_url_decodes_to_the_same_pixels():
+    rng = np.random.default_rng(0)
+    smooth = np.kron(rng.integers(0, 256, (7, 7, 3)), np.ones((40, 40, 1))).astype(np.uint8)
+    url = jpeg_data_url(smooth)
+    assert url.startswith("data:image/jpeg;base64,")
+    decoded = _decoded(url)  # Pillow: a decoder independent of the OpenCV that encoded it
+    assert decoded.shape == smooth.shape
+    # colours in the right channels (OpenCV writes BGR), within JPEG's loss
+    assert np.abs(decoded.astype(int) - smooth).mean() < 3
+    assert _decoded(jpeg_data_url(smooth[..., 0])).ndim == 2
+
+
+def test_a_png_data_url_carries_the_bytes_as_they_are():
+    buffer = io.BytesIO()
+    Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8)).save(buffer, format="PNG")
+    url = png_data_url(buffer.getvalue())
+    assert url.startswith("data:image/png;base64,")
+    assert base64.b64decode(url.split(",", 1)[1]) == buffer.getvalue()
+    with pytest.raises(ValueError):
+        png_data_url(b"\xff\xd8\xff not a png")

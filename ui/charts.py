@@ -1,16 +1,14 @@
 """The pictures the pages draw: probability bars (HTML), Plotly figures (training curves, the
 confusion matrix, the mistakes map, occlusion and rotation charts, the walk-through's grids),
-reading the clicks on them, and pictures for `st.image` (thumbnails, colour scales, inline JPEGs).
+reading the clicks on them, and pictures for `st.image` (thumbnails, colour scales).
 Drawing only: data comes from `vision`."""
 
 from __future__ import annotations
 
-import base64
 import html
 from collections.abc import Sequence
 from typing import Any
 
-import cv2
 import numpy as np
 import plotly.graph_objects as go
 
@@ -61,31 +59,6 @@ _TOP_K_STYLE = (
 
 # ---------------------------------------------------------------- pictures for st.image
 PAD_GREY = (128, 128, 128)  # grid lines between feature maps: visible in light and dark themes
-
-
-def inline_picture(image: np.ndarray, quality: int = 85) -> str:
-    """An RGB or grey uint8 picture as a JPEG `data:` URL for `st.image`. The picture then travels
-    inside the page's message: no file kept in Streamlit's media store and no request of its own
-    (the pictures that change on every doodle stroke cost two HTTP requests a stroke, and the
-    browser showed them a round trip after the guess). Nor can it be missing: Streamlit drops a
-    session's media files when its next full run starts and collects them when any session's
-    run ends, so a picture whose run is cut short by the next one (Play, as a round ends under a
-    stroke) can answer 404 before that run sends it again (python -m tests.load --scenario play)."""
-    pixels = as_uint8(image)
-    if pixels.ndim == 3 and pixels.shape[2] == 3:
-        pixels = pixels[..., ::-1]  # OpenCV writes BGR
-    ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(pixels), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError("this picture cannot be encoded as JPEG")
-    return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
-
-
-def inline_png(data: bytes) -> str:
-    """PNG bytes (a stored drawing) as a `data:` URL for `st.image`: inline, as `inline_picture`,
-    and sent as they are, with no decoding and encoding again."""
-    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise ValueError("these bytes are not a PNG picture")
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def thumbnail(image: np.ndarray, side: int = 84) -> np.ndarray:

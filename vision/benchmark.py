@@ -30,6 +30,7 @@ import tensorflow as tf  # noqa: E402
 from vision.errors import VisionLabError  # noqa: E402
 from vision.explain import GradCAM  # noqa: E402
 from vision.models import Predictor, load_model, logits_tensor  # noqa: E402
+from vision.processes import cpu_seconds  # noqa: E402
 from vision.registry import get_spec  # noqa: E402
 
 
@@ -45,11 +46,11 @@ def median_seconds(call: Callable[[], object], repeats: int) -> float:
 
 
 def sessions_at_once(call: Callable[[object], object], sessions: int, seconds: float,
-                     items: Sequence[object], other_processes: Sequence[int] = ()) -> dict:
+                     items: Sequence[object]) -> dict:
     """`sessions` Python threads (as Streamlit's script threads) each doing `call(item)` back to
     back for `seconds`, through `items` from different starting points. Returns the calls, the
     calls per second, the p50 and p95 of one call (seconds), the CPU seconds per call of this
-    process and of `other_processes` (e.g. a pool's workers), and the cores they kept busy."""
+    process and its children (a pool's workers), and the cores they kept busy."""
     times: list[float] = []
     lock = threading.Lock()
     stop = time.perf_counter() + seconds
@@ -63,31 +64,18 @@ def sessions_at_once(call: Callable[[object], object], sessions: int, seconds: f
                 times.append(time.perf_counter() - start)
             i += sessions
 
-    cpu, wall = time.process_time() + _cpu_seconds(other_processes), time.perf_counter()
+    cpu, wall = cpu_seconds([os.getpid()]), time.perf_counter()
     threads = [threading.Thread(target=session, args=(k,)) for k in range(sessions)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    cpu = time.process_time() + _cpu_seconds(other_processes) - cpu
+    cpu = cpu_seconds([os.getpid()]) - cpu
     wall = time.perf_counter() - wall
     times.sort()
     return {"calls": len(times), "rate": len(times) / wall, "p50": times[len(times) // 2],
             "p95": times[min(len(times) - 1, int(len(times) * 0.95))],
             "cpu": cpu / max(1, len(times)), "cores": cpu / wall}
-
-
-def _cpu_seconds(pids: Sequence[int]) -> float:
-    """CPU seconds (user + system) of other processes so far, from /proc."""
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
-        except (OSError, IndexError, ValueError):
-            pass  # a worker that has ended
-    return total
 
 
 def naive_grad_cam(model: keras.Model, layer_name: str, image: np.ndarray) -> np.ndarray:

@@ -30,7 +30,6 @@ Prints figures only.
 from __future__ import annotations
 
 import argparse
-import base64
 import multiprocessing
 import os
 import queue
@@ -39,10 +38,10 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 
-import cv2
 import numpy as np
 
 from vision.heatmaps import enlarge, fit_for_display, overlay_heatmap
+from vision.images import jpeg_data_url
 from vision.preprocess import doodle_from_canvas
 from vision.strokes import hand_stroke, render_strokes
 
@@ -95,9 +94,7 @@ def pictures(prepared, explanation) -> tuple[str, str]:
     seen = overlay_heatmap(enlarge(input28, BIG), explanation.heatmap, 0.5)
     drawn = overlay_heatmap(fit_for_display(255 - crop, BIG),
                             prepared.heatmap_on_crop(explanation.heatmap, crop.shape[:2]), 0.5)
-    return tuple("data:image/jpeg;base64," + base64.b64encode(
-        cv2.imencode(".jpg", np.ascontiguousarray(p[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 85])[1]
-    ).decode("ascii") for p in (seen, drawn))
+    return jpeg_data_url(seen), jpeg_data_url(drawn)
 
 
 def whole_stroke(explainer, value: dict):
@@ -175,19 +172,6 @@ class Batcher:
 
 
 # ---------------------------------------------------------------- measuring
-def _children() -> list[int]:
-    """The process ids of this process's children (the pool's workers), from /proc."""
-    children = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                if int(stat.read().rsplit(")", 1)[1].split()[1]) == os.getpid():
-                    children.append(int(entry))
-        except (OSError, ValueError, IndexError):
-            pass
-    return children
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 2, 4, 8])
@@ -238,10 +222,9 @@ def main() -> None:
                              initializer=_init_worker) as pool:
         for future in [pool.submit(_worker_stroke, values[0]) for _ in range(workers * 3)]:
             future.result()  # every worker has loaded the model and drawn once
-        pids = _children()
         for n in args.sessions:
             show("process pool", {"n": n, **sessions_at_once(
-                lambda v: pool.submit(_worker_stroke, v).result(), n, args.seconds, values, pids)})
+                lambda v: pool.submit(_worker_stroke, v).result(), n, args.seconds, values)})
 
         def model_server(value):
             prepared = prepare(value)
@@ -250,7 +233,7 @@ def main() -> None:
 
         for n in args.sessions:
             show("model server", {"n": n, **sessions_at_once(model_server, n, args.seconds,
-                                                              values, pids)})
+                                                              values)})
 
 
 if __name__ == "__main__":

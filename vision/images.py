@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import io
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -131,3 +133,31 @@ def is_blank(pixels: np.ndarray, tolerance: int = 8) -> bool:
         return True
     flat = pixels.reshape(-1, pixels.shape[-1]) if pixels.ndim == 3 else pixels.reshape(-1, 1)
     return int(np.ptp(flat, axis=0).max()) <= tolerance
+
+
+def jpeg_data_url(image: np.ndarray, quality: int = 85) -> str:
+    """An RGB or grey picture (uint8, or floats in [0, 1]) as a JPEG `data:` URL, for a page to
+    show inline (`st.image` takes it). The picture then travels inside the page's message: no
+    file kept in Streamlit's media store and no request of its own (the pictures that change on
+    every doodle stroke cost two HTTP requests a stroke, and the browser showed them a round trip
+    after the guess). Nor can it be missing: Streamlit drops a session's media files when its
+    next full run starts and collects them when any session's run ends, so a picture whose run is
+    cut short by the next one (Play, as a round ends under a stroke) can answer 404 before that
+    run sends it again (python -m tests.load --scenario play)."""
+    from vision.heatmaps import as_uint8
+
+    pixels = as_uint8(image)
+    if pixels.ndim == 3 and pixels.shape[2] == 3:
+        pixels = pixels[..., ::-1]  # OpenCV writes BGR
+    ok, encoded = cv2.imencode(".jpg", np.ascontiguousarray(pixels), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("this picture cannot be encoded as JPEG")
+    return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii")
+
+
+def png_data_url(data: bytes) -> str:
+    """PNG bytes (a stored drawing) as a `data:` URL, inline as `jpeg_data_url`'s, sent as they
+    are with no decoding and encoding again."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise ValueError("these bytes are not a PNG picture")
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
